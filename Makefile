@@ -1,0 +1,42 @@
+# Every target sets itself up: a venv in .venv with the pinned CPU torch, the core and every plugin
+# of the repo installed editable. `make test` is what CI runs (.ci/run).
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PLUGIN_DIRS := $(patsubst %/pyproject.toml,%,$(wildcard plugins/*/pyproject.toml))
+STAMP := $(VENV)/.installed
+PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt
+
+.PHONY: setup demo test lint bench docs clean
+
+setup: $(STAMP)
+
+$(STAMP): constraints.txt core/pyproject.toml $(addsuffix /pyproject.toml,$(PLUGIN_DIRS))
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	# torch first and pinned: a package that merely requires torch would otherwise pull a CUDA build.
+	$(PIP) torch==2.13.0
+	$(PIP) -e "core[explain,test]" $(addprefix -e ,$(PLUGIN_DIRS)) ruff mkdocs scipy scikit-learn opencv-python-headless
+	# These declare torchvision/torchaudio, which would replace the CPU torch; their runtime needs
+	# are installed above (spikingjelly: loguru; grad-cam, the explainer parity reference: opencv, sklearn, ttach).
+	$(PIP) --no-deps spikingjelly==2.0.0 grad-cam==1.5.7 ttach==0.0.3 "loguru>=0.7,<1"
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/python examples/tour.py
+
+test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+bench: $(STAMP)
+	@for script in benchmarks/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+
+docs: $(STAMP)
+	$(BIN)/mkdocs build --strict --site-dir site
+
+clean:
+	rm -rf $(VENV) site

@@ -1,0 +1,227 @@
+"""The ``zoo`` command: list, info, download, publish, plugins, doctor (and what plugins add).
+
+``zoo list`` and ``zoo info`` read specs only and never import torch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+from zoo.errors import ZooError
+
+
+def _table(rows: list[list[str]], header: list[str]) -> str:
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    line = lambda row: "  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip()  # noqa: E731
+    return "\n".join([line(header), line(["-" * w for w in widths]), *map(line, rows)])
+
+
+def _human(count: int) -> str:
+    return f"{count / 1e6:.2f}M" if count >= 1e5 else f"{count / 1e3:.1f}K"
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from zoo.api import list_models
+    from zoo.registry import get_registry
+
+    names = list_models(args.pattern, domain=args.domain, task=args.task, pretrained=args.pretrained)
+    registry = get_registry()
+    if args.json:
+        rows = []
+        for name in names:
+            spec = registry.model(name.split(".")[0])
+            rows.append({"name": name, "domain": spec.domain, "task": spec.task, "num_params": spec.num_params,
+                         "plugin": registry.plugin_of("model", spec.name), "weights": [w.tag for w in spec.weights]})
+        print(json.dumps(rows, indent=2))
+        return 0
+    rows = []
+    for name in names:
+        spec = registry.model(name.split(".")[0])
+        tags = ",".join(w.tag for w in spec.weights) or "-"
+        rows.append([name, spec.domain, spec.task, _human(spec.num_params), tags])
+    print(_table(rows, ["name", "domain", "task", "params", "weights"]) if rows else "no models match")
+    return 0
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    from zoo.api import info
+
+    details = info(args.name)
+    if args.json:
+        print(json.dumps(details, indent=2))
+        return 0
+    print(f"{details['name']}  ({details['plugin']}; {details['domain']} / {details['task']})")
+    paper = details["paper"]
+    print(f"paper: {paper['title']}" + (f" (arXiv:{paper['arxiv']})" if paper["arxiv"] else ""))
+    if details["description"]:
+        print(details["description"])
+    print(f"params: {details['num_params']:,}")
+    print(f"config: {json.dumps(details['default_config'])}")
+    print(f"explain layer: {details['explain_layer'] or '-'}")
+    for weights in details["weights"]:
+        mark = " (default)" if weights["tag"] == details["default_weights"] else ""
+        print(f"weights {details['name']}.{weights['tag']}{mark}: {weights['repo_id']}@{weights['revision'][:12]} "
+              f"dataset={weights['dataset'] or '-'} license={weights['license'] or '-'} metrics={weights['metrics']}")
+    if not details["weights"]:
+        print("weights: none (random init only)")
+    return 0
+
+
+def cmd_download(args: argparse.Namespace) -> int:
+    from zoo.api import download
+
+    print(download(args.name, verify=args.verify))
+    return 0
+
+
+def cmd_publish(args: argparse.Namespace) -> int:
+    from zoo.api import publish
+
+    print(publish(args.folder, args.repo, revision=args.revision, private=args.private or None))
+    return 0
+
+
+def cmd_plugins(args: argparse.Namespace) -> int:
+    from zoo.api import plugin_report
+
+    report = plugin_report()
+    status = 1 if any(p["status"] == "failed" for p in report) else 0
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return status
+    rows = [[p["name"], p["distribution"] or "-", p["version"] or "-", p["status"], str(len(p["models"])),
+             str(len(p["datasets"])), str(len(p["explainers"]))] for p in report]
+    print(_table(rows, ["plugin", "distribution", "version", "status", "models", "datasets", "explainers"]))
+    for plugin in report:
+        if plugin["error"]:
+            print(f"\n{plugin['name']}: {plugin['error']}")
+    return status
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    import platform
+    import time
+
+    from zoo import __version__, hub
+    from zoo.api import plugin_report
+
+    problems = 0
+    print(f"zoo-core {__version__} · Python {platform.python_version()} · {platform.platform()}")
+    try:
+        import torch
+
+        print(f"torch {torch.__version__} (cuda available: {torch.cuda.is_available()})")
+    except ImportError as error:
+        problems += 1
+        print(f"torch: NOT importable ({error})")
+    for name in ("pluggy", "huggingface_hub", "safetensors"):
+        try:
+            module = __import__(name)
+            print(f"{name} {getattr(module, '__version__', '?')}")
+        except ImportError as error:
+            problems += 1
+            print(f"{name}: NOT importable ({error})")
+    cache = hub.hub_cache_dir() or os.path.expanduser("~/.cache/huggingface/hub")
+    size = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(cache) for f in fs
+               if not os.path.islink(os.path.join(d, f))) if os.path.isdir(cache) else 0
+    print(f"Hub cache: {cache} ({size / 1e6:.1f} MB)   zoo cache: {hub.zoo_cache_dir()}")
+    target = hub.endpoint() or "https://huggingface.co"
+    if hub.offline():
+        print(f"Hub endpoint: {target} (HF_HUB_OFFLINE is set: not contacted)")
+    else:
+        import urllib.request
+
+        started = time.perf_counter()
+        try:
+            urllib.request.urlopen(urllib.request.Request(f"{target}/api/models?limit=1", method="HEAD"), timeout=3)
+            print(f"Hub endpoint: {target} reachable ({(time.perf_counter() - started) * 1e3:.0f} ms)")
+        except Exception as error:  # noqa: BLE001 - a report, not a failure
+            print(f"Hub endpoint: {target} NOT reachable ({error}); set HF_HUB_OFFLINE=1 to work from the cache")
+    for plugin in plugin_report():
+        state = "ok" if plugin["status"] == "ok" else plugin["status"].upper()
+        print(f"plugin {plugin['name']} {plugin['version'] or ''}: {state}"
+              + (f" — {plugin['error']}" if plugin["error"] else ""))
+        problems += plugin["status"] == "failed"
+    print("no problems found" if not problems else f"{problems} problem(s) found")
+    return 1 if problems else 0
+
+
+def make_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="zoo", description="A model zoo with plugins.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("list", help="list models")
+    p.add_argument("pattern", nargs="?", help="shell-style pattern, e.g. '*unet*'")
+    p.add_argument("--domain")
+    p.add_argument("--task")
+    p.add_argument("--pretrained", action="store_true", help="only models with weights, as name.tag")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_list)
+
+    p = sub.add_parser("info", help="paper, task, config, params, weights of a model")
+    p.add_argument("name")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser("download", help="fetch a model's weights into the cache")
+    p.add_argument("name", help="NAME or NAME.TAG")
+    p.add_argument("--verify", action="store_true", help="re-hash the cached file even if it was verified before")
+    p.set_defaults(func=cmd_download)
+
+    p = sub.add_parser("publish", help="push a folder written by zoo.save to the Hub")
+    p.add_argument("folder")
+    p.add_argument("--repo", required=True, help="ORG/NAME")
+    p.add_argument("--revision", help="branch to commit to")
+    p.add_argument("--private", action="store_true")
+    p.set_defaults(func=cmd_publish)
+
+    p = sub.add_parser("plugins", help="installed plugins, versions, what each registers, failures")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_plugins)
+
+    p = sub.add_parser("doctor", help="environment, cache, Hub endpoint and plugin health")
+    p.set_defaults(func=cmd_doctor)
+    return parser
+
+
+def _add_plugin_commands(parser: argparse.ArgumentParser) -> None:
+    from zoo.plugins import report_failure
+    from zoo.registry import get_registry
+
+    registry = get_registry()
+    subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    for impl in registry.manager.hook.zoo_cli.get_hookimpls():
+        try:
+            impl.function(subparsers=subparsers)
+        except Exception as error:  # noqa: BLE001 - a broken plugin command must not break `zoo`
+            report_failure(registry.plugins[impl.plugin_name], error)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    parser = make_parser()
+    try:
+        # Plugin commands are only looked up when the command is not one of ours, so that
+        # `zoo list` stays as light as the registry itself.
+        if argv and not argv[0].startswith("-") and argv[0] not in {"list", "info", "download", "publish",
+                                                                     "plugins", "doctor"}:
+            _add_plugin_commands(parser)
+        elif not argv or argv[0] in {"-h", "--help"}:
+            _add_plugin_commands(parser)
+        args = parser.parse_args(argv)
+        if not getattr(args, "func", None):
+            parser.print_help()
+            return 0
+        return int(args.func(args) or 0)
+    except ZooError as error:
+        print(f"zoo: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,97 @@
+"""``zoo explain NAME INPUT --method grad-cam --out cam.png``.
+
+INPUT is read only from formats that cannot run code: an image (``.png``, ``.jpg``/``.jpeg``,
+read with matplotlib; scaled to [0, 1] and normalised with the weights' ``mean``/``std``
+preprocessing when declared), a ``.npy`` array (``allow_pickle=False``) or a ``.safetensors``
+file (the tensor named ``input``, or its only tensor). Arrays are used as they are, batch axis
+included.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from zoo.errors import ExplainError
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg"}
+
+
+def add_explain_command(subparsers) -> None:
+    parser = subparsers.add_parser("explain", help="explain a model's prediction on an input and save the picture",
+                                   description=__doc__.splitlines()[0])
+    parser.add_argument("name", help="model name (name or name.tag), hf:// repo or folder written by zoo.save")
+    parser.add_argument("input", help="an image (.png/.jpg), a .npy array or a .safetensors file")
+    parser.add_argument("--method", default="grad-cam", help="explainer (see `zoo plugins`; default grad-cam)")
+    parser.add_argument("--target-layer", default=None, help="module name (default: the model's explain_layer)")
+    parser.add_argument("--targets", type=int, nargs="+", default=None, help="class per sample (default: predicted)")
+    parser.add_argument("--pretrained", action="store_true", help="load the model's pretrained weights")
+    parser.add_argument("--out", default="cam.png", help="output picture (default cam.png)")
+    parser.set_defaults(func=run_explain)
+
+
+def _preprocessing(name: str) -> dict:
+    from zoo.api import parse_name
+    from zoo.registry import get_registry
+
+    if name.startswith("hf://") or "/" in name or Path(name).exists():
+        return {}
+    base, tag = parse_name(name)
+    spec = get_registry().model(base)
+    weights = spec.get_weights(tag) if tag else spec.default_weights
+    return dict(weights.preprocessing) if weights is not None else {}
+
+
+def read_input(path: Path, preprocessing: dict):
+    """The model input stored at ``path`` -> (tensor, display image or None)."""
+    import numpy as np
+    import torch
+
+    suffix = path.suffix.lower()
+    if not path.is_file():
+        raise ExplainError(f"input {str(path)!r} does not exist")
+    if suffix in IMAGE_SUFFIXES:
+        from matplotlib import image
+
+        array = np.asarray(image.imread(path), dtype=np.float32)
+        if array.max() > 1.0:  # 8-bit JPEGs come back as 0..255
+            array = array / 255.0
+        if array.ndim == 2:
+            array = array[..., None]
+        array = array[..., :3]  # drop an alpha channel
+        picture = torch.from_numpy(np.ascontiguousarray(array.transpose(2, 0, 1)))[None]
+        tensor = picture
+        if "mean" in preprocessing and "std" in preprocessing:
+            mean = torch.tensor(preprocessing["mean"], dtype=torch.float32).reshape(1, -1, 1, 1)
+            std = torch.tensor(preprocessing["std"], dtype=torch.float32).reshape(1, -1, 1, 1)
+            tensor = (picture - mean) / std
+        return tensor, picture
+    if suffix == ".npy":
+        try:
+            array = np.load(path, allow_pickle=False)
+        except ValueError as error:
+            raise ExplainError(f"{path}: not a plain numeric .npy array ({error})") from None
+        return torch.from_numpy(np.ascontiguousarray(array)).float(), None
+    if suffix == ".safetensors":
+        from safetensors.torch import load_file
+
+        tensors = load_file(path)
+        if "input" in tensors:
+            return tensors["input"].float(), None
+        if len(tensors) == 1:
+            return next(iter(tensors.values())).float(), None
+        raise ExplainError(f"{path} holds tensors {sorted(tensors)}; name the model input 'input'")
+    raise ExplainError(f"unsupported input {path.name!r}: give a .png/.jpg image, a .npy array or a .safetensors file")
+
+
+def run_explain(args: argparse.Namespace) -> int:
+    import zoo
+
+    x, picture = read_input(Path(args.input), _preprocessing(args.name))
+    model = zoo.load(args.name, pretrained=args.pretrained)
+    explanation = zoo.explain(model, x, method=args.method, target_layer=args.target_layer, targets=args.targets)
+    images = picture if picture is not None else (x if x.ndim in (4, 5) else None)
+    out = explanation.save(args.out, images)
+    classes = explanation.targets.tolist() if explanation.targets is not None else "-"
+    print(f"wrote {out} ({explanation.method}, layer {explanation.target_layer}, classes {classes})")
+    return 0

@@ -1,0 +1,188 @@
+"""Weights from the Hugging Face Hub: download, verify, cache, publish.
+
+Everything goes through the real ``huggingface_hub`` client and its cache (``HF_HOME`` /
+``HF_HUB_CACHE``), so files zoo fetched are shared with every other Hub library. zoo adds what the
+client leaves optional: every registry download is checked against the sha256 pinned in its
+WeightsSpec, a corrupt cached file is fetched again, and an offline miss says what to do.
+
+``HF_ENDPOINT``, ``HF_HUB_CACHE`` and ``HF_HUB_OFFLINE`` are read when a call is made (the client
+reads them once, at import), so a test or a notebook can change them at run time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+from zoo.errors import CorruptWeightsError, HubError, OfflineError
+from zoo.specs import WeightsSpec
+
+_TRUE = {"1", "true", "yes", "on"}
+
+
+def offline() -> bool:
+    return os.environ.get("HF_HUB_OFFLINE", "").lower() in _TRUE
+
+
+def endpoint() -> str | None:
+    value = os.environ.get("HF_ENDPOINT")
+    return value.rstrip("/") if value else None
+
+
+def hub_cache_dir() -> str | None:
+    if os.environ.get("HF_HUB_CACHE"):
+        return os.environ["HF_HUB_CACHE"]
+    if os.environ.get("HF_HOME"):
+        return str(Path(os.environ["HF_HOME"]) / "hub")
+    return None  # the client's default
+
+
+def zoo_cache_dir() -> Path:
+    if os.environ.get("ZOO_CACHE"):
+        return Path(os.environ["ZOO_CACHE"])
+    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "zoo"
+
+
+def sha256_of(path: str | Path, chunk: int = 1 << 22) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _stamp_path(sha256: str) -> Path:
+    return zoo_cache_dir() / "verified" / f"{sha256}.json"
+
+
+def _fingerprint(path: Path) -> dict:
+    real = path.resolve()
+    stat = real.stat()
+    return {"path": str(real), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "inode": stat.st_ino}
+
+
+def verify_file(path: str | Path, sha256: str, *, full: bool = False) -> bool:
+    """Whether ``path`` has content ``sha256``.
+
+    A file is hashed once; the result is remembered with the file's size, mtime and inode, so a
+    warm load does not re-hash, while any write to the file (a truncation, an overwrite) forces a
+    new hash. ``full=True`` always hashes (``zoo download --verify``, ``zoo doctor``).
+    """
+    path = Path(path)
+    stamp = _stamp_path(sha256)
+    fingerprint = _fingerprint(path)
+    if not full and stamp.exists():
+        try:
+            if json.loads(stamp.read_text()) == fingerprint:
+                return True
+        except (OSError, ValueError):
+            pass
+    if sha256_of(path) != sha256:
+        return False
+    try:
+        stamp.parent.mkdir(parents=True, exist_ok=True)
+        stamp.write_text(json.dumps(fingerprint))
+    except OSError:  # a read-only cache only costs a re-hash next time
+        pass
+    return True
+
+
+def _client_call(function, what: str, **kwargs):
+    from huggingface_hub import errors as hub_errors
+
+    kwargs.setdefault("endpoint", endpoint())
+    kwargs.setdefault("cache_dir", hub_cache_dir())
+    if offline():
+        kwargs["local_files_only"] = True
+    try:
+        return function(**kwargs)
+    except hub_errors.LocalEntryNotFoundError as error:
+        if offline():
+            raise OfflineError(
+                f"{what} is not in the cache and HF_HUB_OFFLINE is set (cache: {kwargs['cache_dir'] or 'default'}). "
+                f"Fetch it once while online (e.g. `zoo download`), or unset HF_HUB_OFFLINE."
+            ) from None
+        raise HubError(f"could not fetch {what} from {kwargs['endpoint'] or 'the Hub'}: {error}") from None
+    except hub_errors.RepositoryNotFoundError:
+        raise HubError(f"{what}: repository not found on {kwargs['endpoint'] or 'the Hub'}") from None
+    except hub_errors.RevisionNotFoundError:
+        raise HubError(f"{what}: revision not found") from None
+    except hub_errors.EntryNotFoundError:
+        raise HubError(f"{what}: file not found in the repository") from None
+    except hub_errors.HfHubHTTPError as error:
+        raise HubError(f"{what}: the Hub answered {error}") from None
+    except OSError as error:  # connection refused, DNS, timeouts
+        raise HubError(f"{what}: could not reach {kwargs['endpoint'] or 'the Hub'} ({error})") from None
+
+
+def fetch_weights(weights: WeightsSpec, model_name: str, *, verify_full: bool = False) -> Path:
+    """Download (or find in the cache) a registry weights file and check its sha256.
+
+    A cached file whose content no longer matches is fetched again; a file that still does not
+    match after a fresh download is an error, never loaded.
+    """
+    from huggingface_hub import hf_hub_download
+
+    what = f"weights {model_name}.{weights.tag} ({weights.repo_id}@{weights.revision[:12]}/{weights.filename})"
+    arguments = dict(repo_id=weights.repo_id, filename=weights.filename, revision=weights.revision)
+    path = Path(_client_call(hf_hub_download, what, **arguments))
+    if verify_file(path, weights.sha256, full=verify_full):
+        return path
+    if offline():
+        raise CorruptWeightsError(
+            f"{what}: the cached file {path} does not match its pinned sha256 and HF_HUB_OFFLINE is set, "
+            "so it cannot be fetched again. Go online and run `zoo download` to repair the cache."
+        )
+    path = Path(_client_call(hf_hub_download, what, force_download=True, **arguments))
+    if not verify_file(path, weights.sha256, full=True):
+        actual = sha256_of(path)
+        raise CorruptWeightsError(
+            f"{what}: sha256 is {actual}, expected {weights.sha256}. The file on the Hub differs from the one "
+            "this model's plugin pinned; it was not loaded."
+        )
+    return path
+
+
+def parse_hub_uri(uri: str) -> tuple[str, str | None]:
+    """``hf://org/repo@rev`` -> (``org/repo``, ``rev`` or None)."""
+    body = uri[len("hf://"):]
+    repo_id, _, revision = body.partition("@")
+    if repo_id.count("/") != 1 or not all(repo_id.split("/")):
+        from zoo.errors import ConfigError
+
+        raise ConfigError(f"{uri!r} is not a Hub reference; expected 'hf://org/name' or 'hf://org/name@revision'")
+    return repo_id, revision or None
+
+
+def fetch_repo(repo_id: str, revision: str | None) -> Path:
+    """Download the files zoo reads from a repo written by :func:`zoo.save` / :func:`zoo.publish`."""
+    from huggingface_hub import snapshot_download
+
+    what = f"hf://{repo_id}" + (f"@{revision}" if revision else "")
+    folder = _client_call(
+        snapshot_download, what, repo_id=repo_id, revision=revision,
+        allow_patterns=["config.json", "*.safetensors", "README.md", "*.bin", "*.pt", "*.pth", "*.ckpt"],
+    )
+    return Path(folder)
+
+
+def publish_folder(folder: Path, repo_id: str, *, revision: str | None, private: bool | None,
+                   commit_message: str, token: str | None) -> str:
+    """Create the repo if needed and upload the folder as one commit; returns the commit id."""
+    from huggingface_hub import HfApi
+    from huggingface_hub import errors as hub_errors
+
+    api = HfApi(endpoint=endpoint(), token=token)
+    try:
+        api.create_repo(repo_id, private=private, exist_ok=True)
+        info = api.upload_folder(
+            repo_id=repo_id, folder_path=str(folder), revision=revision, commit_message=commit_message,
+            allow_patterns=["config.json", "model.safetensors", "README.md"],
+        )
+    except hub_errors.HfHubHTTPError as error:
+        raise HubError(f"publishing to {repo_id} failed: {error}") from None
+    except OSError as error:
+        raise HubError(f"publishing to {repo_id} failed: could not reach {endpoint() or 'the Hub'} ({error})") from None
+    return info.oid

@@ -1,0 +1,137 @@
+"""A saved model is a folder: ``config.json`` + ``model.safetensors`` + ``README.md`` (a Hub model card).
+
+Only safetensors are read. A folder that offers a pickled checkpoint instead is refused: unpickling
+a file runs whatever code it contains.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from zoo.errors import ConfigError, CorruptWeightsError, UnsafeWeightsError, ZooError
+
+CONFIG_FILE, WEIGHTS_FILE, CARD_FILE = "config.json", "model.safetensors", "README.md"
+PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle")
+FORMAT_VERSION = 1
+
+
+def read_safetensors(path: Path) -> dict[str, Any]:
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    try:
+        return load_file(str(path))
+    except (SafetensorError, OSError, ValueError, RuntimeError) as error:
+        raise CorruptWeightsError(f"{path} is not a readable safetensors file ({error})") from None
+
+
+def read_checkpoint(path: Path) -> dict[str, Any]:
+    """An author's checkpoint for a registry converter: safetensors, or torch's weights-only loader.
+
+    ``weights_only=True`` restricts unpickling to tensors and plain containers, so no code runs.
+    """
+    if path.suffix == ".safetensors":
+        return read_safetensors(path)
+    import pickle
+
+    import torch
+
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError) as error:
+        raise UnsafeWeightsError(
+            f"{path} cannot be read with torch.load(weights_only=True) ({error}); "
+            "zoo does not unpickle arbitrary objects"
+        ) from None
+    return checkpoint
+
+
+def state_dict_for_saving(model) -> dict[str, Any]:
+    """The model's state dict as contiguous CPU tensors; tensors shared between keys are copied,
+    because safetensors stores each key on its own."""
+    seen: dict[tuple[int, int], str] = {}
+    out = {}
+    for key, tensor in model.state_dict().items():
+        tensor = tensor.detach()
+        identity = (tensor.untyped_storage().data_ptr(), tensor.storage_offset()) if tensor.numel() else None
+        if identity is not None and identity in seen:
+            tensor = tensor.clone()
+        elif identity is not None:
+            seen[identity] = key
+        out[key] = tensor.to("cpu").contiguous()
+    return out
+
+
+def write_folder(model, folder: Path, *, config: dict, card: str) -> Path:
+    from safetensors.torch import save_file
+
+    from zoo.hub import sha256_of
+
+    folder.mkdir(parents=True, exist_ok=True)
+    state_dict = state_dict_for_saving(model)
+    if any(t.is_meta for t in state_dict.values()):
+        raise ZooError("the model still has tensors on the meta device; load or initialise it before saving")
+    weights_path = folder / WEIGHTS_FILE
+    save_file(state_dict, str(weights_path), metadata={"format": "pt", "zoo_model": config["zoo_model"]})
+    config = dict(config, weights_sha256=sha256_of(weights_path))
+    (folder / CONFIG_FILE).write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
+    (folder / CARD_FILE).write_text(card)
+    return folder
+
+
+def read_folder_config(folder: Path) -> dict:
+    config_path = folder / CONFIG_FILE
+    if not config_path.exists():
+        raise ConfigError(f"{folder} has no {CONFIG_FILE}: it was not written by zoo.save / zoo.publish")
+    try:
+        config = json.loads(config_path.read_text())
+    except ValueError as error:
+        raise ConfigError(f"{config_path} is not valid JSON ({error})") from None
+    if not isinstance(config, dict) or "zoo_model" not in config or not isinstance(config.get("config"), dict):
+        raise ConfigError(f"{config_path} lacks 'zoo_model' and 'config': it was not written by zoo.save")
+    return config
+
+
+def folder_weights(folder: Path, expected_sha256: str | None) -> Path:
+    weights_path = folder / WEIGHTS_FILE
+    if not weights_path.exists():
+        pickles = sorted(p.name for p in folder.iterdir() if p.suffix in PICKLE_SUFFIXES)
+        if pickles:
+            raise UnsafeWeightsError(
+                f"{folder} holds {', '.join(pickles)} but no {WEIGHTS_FILE}. zoo loads safetensors only: a pickled "
+                "checkpoint can run arbitrary code when loaded. Convert it once, where you trust it, with "
+                "torch.load(weights_only=True) and safetensors.torch.save_file."
+            )
+        raise CorruptWeightsError(f"{folder} has no {WEIGHTS_FILE}")
+    if expected_sha256:
+        from zoo.hub import verify_file
+
+        if not verify_file(weights_path, expected_sha256):
+            raise CorruptWeightsError(
+                f"{weights_path} does not match the sha256 recorded in its {CONFIG_FILE}: "
+                "the file is corrupt or was changed"
+            )
+    return weights_path
+
+
+def model_card(spec, config: dict, *, weights_tag: str | None, plugin: str) -> str:
+    """A Hub model card: YAML metadata the Hub indexes, then what the model is and how to load it."""
+    weights = spec.get_weights(weights_tag) if weights_tag else None
+    licence = (weights.license if weights and weights.license else spec.license) or "other"
+    lines = ["---", "library_name: zoo", f"license: {licence}", "tags:", "- zoo", f"- {spec.domain}",
+             f"- {spec.task}", f"- {spec.name}"]
+    if weights and weights.dataset:
+        lines += ["datasets:", f"- {weights.dataset}"]
+    lines += ["---", "", f"# {spec.name}", ""]
+    if spec.description:
+        lines += [spec.description, ""]
+    link = f" — https://arxiv.org/abs/{spec.paper.arxiv}" if spec.paper.arxiv else ""
+    lines += [f"Paper: {spec.paper.cite()}{link}", ""]
+    lines += [f"Domain: {spec.domain} · Task: {spec.task} · Plugin: {plugin}", ""]
+    if weights and weights.metrics:
+        lines += ["| metric | value |", "|---|---|"] + [f"| {k} | {v} |" for k, v in weights.metrics.items()] + [""]
+    lines += ["## Usage", "", "```python", "import zoo", 'model = zoo.load("hf://<org>/<repo>")', "```", "",
+              "## Config", "", "```json", json.dumps(config, indent=2, sort_keys=True), "```", ""]
+    return "\n".join(lines)
