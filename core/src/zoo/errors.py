@@ -24,7 +24,7 @@ class UnknownNameError(ZooError, KeyError):
         if self.suggestions:
             message += "; did you mean " + ", ".join(repr(s) for s in self.suggestions) + "?"
         if hint:
-            message += f" {hint}"
+            message += (" " if message.endswith("?") else ". ") + hint
         super().__init__(message)
 
     def __str__(self) -> str:  # KeyError would quote the whole message

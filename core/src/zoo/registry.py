@@ -11,6 +11,7 @@ import threading
 
 from zoo.errors import NameClashError, SpecError, UnknownNameError
 from zoo.plugins import PluginInfo, make_plugin_manager, report_failure
+from zoo.providers import provider_of
 from zoo.specs import DatasetSpec, ExplainerSpec, ModelSpec
 
 _KINDS = {
@@ -74,7 +75,13 @@ class Registry:
             return self._specs[kind][name]
         except KeyError:
             hint = ""
-            if not self._specs[kind]:
+            provider = provider_of(name) if kind == "model" else None
+            installed = [info for info in self.plugins.values() if info.distribution == provider]
+            if provider and not installed:
+                hint = f"{name!r} is provided by {provider}, which is not installed (pip install {provider})."
+            elif provider and installed[0].status != "ok":
+                hint = f"{name!r} is provided by {provider}, which is installed but {installed[0].status}."
+            elif not self._specs[kind]:
                 hint = f"No {kind}s are registered: install a zoo plugin (e.g. pip install zoo-medical)."
             failed = [p.name for p in self.plugins.values() if p.status == "failed"]
             if failed:
