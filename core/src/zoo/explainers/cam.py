@@ -21,10 +21,8 @@ from torch import Tensor, nn
 from zoo.errors import ExplainError
 from zoo.explainers.framework import (
     Explanation,
-    call_model,
     capture,
     class_scores,
-    eval_mode,
     finish_maps,
     model_logits,
     resolve_reshape,
@@ -55,8 +53,11 @@ def _weighted_sum(weights: Tensor, acts: Tensor) -> Tensor:
     return (weights.reshape(*weights.shape, *([1] * (acts.ndim - 2))) * acts).sum(1)
 
 
-def _run(model: nn.Module, x: Any, *, method: str, cam: CamFunction, need_grad: bool, target_layer: Any,
-         targets: Any, reshape: Any, size: Any = None, normalize: str = "minmax") -> Explanation:
+def run_cam(model: nn.Module, x: Any, *, method: str, cam: CamFunction, need_grad: bool, target_layer: Any,
+            targets: Any, reshape: Any, size: Any = None, normalize: str = "minmax") -> Explanation:
+    """Explain with a CAM map function ``cam(acts, grads, mask) -> [M, *S]`` (before the ReLU):
+    resolve the layers and the reshape, capture, map, scale and upsample. A plugin's CAM variant
+    needs only its map function and this."""
     layers = resolve_target_layers(model, target_layer)
     captured = capture(model, x, layers, reshape=resolve_reshape(model, reshape), targets=targets,
                        need_grad=need_grad, method=method)
@@ -89,7 +90,7 @@ def grad_cam(model: nn.Module, x: Any, *, target_layer: Any = None, targets: Any
     ``x``: the model input (a tensor ``[B, ...]``, a tuple or a dict); returns maps ``[B, *S]`` in
     [0, 1] at the input's spatial size. Equal to pytorch-grad-cam's ``GradCAM`` (to float32 rounding).
     """
-    return _run(model, x, method="grad-cam", cam=gradcam_map, need_grad=True, target_layer=target_layer,
+    return run_cam(model, x, method="grad-cam", cam=gradcam_map, need_grad=True, target_layer=target_layer,
                 targets=targets, reshape=reshape, size=size, normalize=normalize)
 
 
@@ -140,7 +141,7 @@ def grad_cam_pp(model: nn.Module, x: Any, *, target_layer: Any = None, targets: 
     def cam(acts: Tensor, grads: Tensor, mask: Tensor | None) -> Tensor:
         return gradcam_pp_map(acts, grads, mask, convention=convention)
 
-    return _run(model, x, method="grad-cam-pp", cam=cam, need_grad=True, target_layer=target_layer,
+    return run_cam(model, x, method="grad-cam-pp", cam=cam, need_grad=True, target_layer=target_layer,
                 targets=targets, reshape=reshape, size=size, normalize=normalize)
 
 
@@ -178,21 +179,20 @@ def smooth_grad_cam_pp(model: nn.Module, x: Any, *, target_layer: Any = None, ta
     spread = (x.flatten(1).max(1).values - x.flatten(1).min(1).values) * sigma
     spread = spread.reshape(batch, *([1] * (x.ndim - 1)))
 
-    # The explained classes come from the clean images and are kept for their noisy copies.
-    indices = None
-    if not callable(targets):
-        with torch.no_grad(), eval_mode(model):
-            indices = target_indices(class_scores(model_logits(call_model(model, x))), targets)
+    # The explained classes come from the clean images (the first B of the first pass) and are
+    # kept for their noisy copies.
+    chosen: list[Tensor] = []
 
     def copies_target(output: Any) -> Tensor:
-        if indices is None:
+        if callable(targets):
             return targets(output)
         scores = class_scores(model_logits(output))
-        repeats = scores.shape[0] // batch
-        return scores.gather(1, indices.repeat(repeats)[:, None])[:, 0]
+        if not chosen:
+            chosen.append(target_indices(scores[:batch].detach(), targets))
+        return scores.gather(1, chosen[0].repeat(scores.shape[0] // batch)[:, None])[:, 0]
 
     chunk = n_samples if batch_size is None else max(1, batch_size)
-    sums: list[list[Tensor]] | None = None
+    sums: list[list[Tensor]] = []  # per layer: Σ g, Σ g², Σ g³ over the noisy copies
     clean: list[Tensor] = []
     done = 0
     while done < n_samples:
@@ -202,18 +202,19 @@ def smooth_grad_cam_pp(model: nn.Module, x: Any, *, target_layer: Any = None, ta
         inputs = torch.cat([x, noisy]) if done == 0 else noisy
         captured = capture(model, inputs, layers, reshape=reshape_fn, targets=copies_target, need_grad=True,
                            method="smooth-grad-cam-pp")
-        if sums is None:
-            sums = [[torch.zeros(0)] * 3 for _ in captured.views]
         for index, view in enumerate(captured.views):
             if view.mask is not None:
-                raise ExplainError("smooth-grad-cam++ needs a dense [B, ...] input; point/voxel models are not supported")
+                raise ExplainError("smooth-grad-cam++ needs a dense [B, ...] input, not point/voxel activations")
             grads = view.grads
             if done == 0:
                 clean.append(view.acts[:, :batch])
                 grads = grads[:, batch:]
             grads = grads.reshape(grads.shape[0], count, batch, *grads.shape[2:])
-            powers = (grads.sum(1), (grads ** 2).sum(1), (grads ** 3).sum(1))
-            sums[index] = list(powers) if done == 0 else [s + p for s, p in zip(sums[index], powers)]
+            powers = [grads.sum(1), (grads ** 2).sum(1), (grads ** 3).sum(1)]
+            if done == 0:
+                sums.append(powers)
+            else:
+                sums[index] = [total + power for total, power in zip(sums[index], powers)]
         done += count
     raw = []
     for (d1, d2, d3), acts in zip(sums, clean):
@@ -225,7 +226,7 @@ def smooth_grad_cam_pp(model: nn.Module, x: Any, *, target_layer: Any = None, ta
     views = [type(v)(a, None) for v, a in zip(captured.views, clean)]
     maps, _, _ = finish_maps(raw, views, x, size=size, normalize=normalize)
     names = captured.names[0] if len(captured.names) == 1 else captured.names
-    return Explanation(maps.detach(), "smooth-grad-cam-pp", names, indices)
+    return Explanation(maps.detach(), "smooth-grad-cam-pp", names, chosen[0] if chosen else None)
 
 
 # --------------------------------------------------------------------------------------------
@@ -271,7 +272,7 @@ def eigen_cam(model: nn.Module, x: Any, *, target_layer: Any = None, targets: An
     Class-agnostic and gradient-free: one forward pass without autograd. ``targets`` only labels
     the explanation. Maps ``[B, *S]``; see :func:`eigencam_map` for the sign rule.
     """
-    return _run(model, x, method="eigen-cam", cam=eigencam_map, need_grad=False, target_layer=target_layer,
+    return run_cam(model, x, method="eigen-cam", cam=eigencam_map, need_grad=False, target_layer=target_layer,
                 targets=targets, reshape=reshape, size=size, normalize=normalize)
 
 
@@ -324,7 +325,12 @@ def _cluster_filter(mean_grad: Tensor, sigma_space: float, sigma_range: float) -
         -((mean_grad - mean_grad.mean()) ** 2) / (2 * sigma_range ** 2))
     kernel = kernel / kernel.sum()
     conv = {1: torch.nn.functional.conv1d, 2: torch.nn.functional.conv2d, 3: torch.nn.functional.conv3d}[mean_grad.ndim]
-    return conv(mean_grad[None, None], kernel[None, None], padding="same")[0, 0]
+    # torch's padding="same": for an even kernel the extra row/column of zeros goes after.
+    padding = []
+    for size in reversed(mean_grad.shape):
+        padding += [(size - 1) // 2, size - 1 - (size - 1) // 2]
+    padded = torch.nn.functional.pad(mean_grad[None, None], padding)
+    return conv(padded, kernel[None, None])[0, 0]
 
 
 def cfcam_map(acts: Tensor, grads: Tensor, mask: Tensor | None = None, *, importance_quantile: float = 0.75,
@@ -386,5 +392,5 @@ def cf_cam(model: nn.Module, x: Any, *, target_layer: Any = None, targets: Any =
     def cam(acts: Tensor, grads: Tensor, mask: Tensor | None) -> Tensor:
         return cfcam_map(acts, grads, mask, **cluster_options)
 
-    return _run(model, x, method="cf-cam", cam=cam, need_grad=True, target_layer=target_layer, targets=targets,
+    return run_cam(model, x, method="cf-cam", cam=cam, need_grad=True, target_layer=target_layer, targets=targets,
                 reshape=reshape, size=size, normalize=normalize)

@@ -26,7 +26,7 @@ import contextlib
 import math
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -272,7 +272,8 @@ def target_indices(scores: Tensor, targets: Any) -> Tensor:
         indices = torch.as_tensor(targets, dtype=torch.long).to(scores.device).reshape(-1)
         if indices.numel() != batch:
             # pytorch-grad-cam zips targets with the batch and silently leaves the rest unexplained.
-            raise ExplainError(f"targets has {indices.numel()} entries for a batch of {batch}: give one per sample or a single int")
+            raise ExplainError(f"targets has {indices.numel()} entries for a batch of {batch}: "
+                               "give one per sample or a single int")
     if indices.numel() and (indices.min() < 0 or indices.max() >= scores.shape[-1]):
         raise ExplainError(f"targets {indices.tolist()} out of range for {scores.shape[-1]} classes")
     return indices
@@ -338,9 +339,7 @@ class _Capture:
                 return output
             # A non-tensor output (e.g. a sparse tensor object): the reshape extracts the features,
             # which are then the leaf we differentiate against.
-            if self.reshape is None:
-                _as_view_parts(output, name)
-            view = self.reshape(output)
+            view = output if self.reshape is None else self.reshape(output)
             kind, value = _as_view_parts(view, name)
             leaf = value.features if kind == "points" else value
             if self.need_grad and not leaf.requires_grad:
@@ -379,8 +378,6 @@ def _view_of(record_kind: str, obj: Any, grad: Tensor | None, reshape: Callable 
 
 def _build_view(name: str, records: list[tuple[str, Any, Tensor]], grads: Sequence[Tensor | None],
                 reshape: Callable | None) -> GridView:
-    if not records:
-        raise ExplainError(f"target layer {name!r} was not called during the forward pass")
     parts = [_view_of(kind, obj, g, reshape, name) for (kind, obj, _), g in zip(records, grads)]
     kinds = {p[0] for p in parts}
     if len(kinds) > 1:
@@ -417,7 +414,6 @@ class Capture:
     views: list[GridView]
     names: list[str]
     targets: Tensor | None
-    logits: Tensor | None = field(default=None, repr=False)
 
 
 def capture(model: nn.Module, x: Any, layers: list[tuple[str, nn.Module]], *, reshape: Callable | None,
@@ -439,6 +435,9 @@ def capture(model: nn.Module, x: Any, layers: list[tuple[str, nn.Module]], *, re
                     if not callable(targets) and not _is_class_agnostic_output(output):
                         indices = target_indices(class_scores(model_logits(output)), targets)
             records = cap.records
+        for (name, _), layer_records in zip(layers, records):
+            if not layer_records:
+                raise ExplainError(f"target layer {name!r} was not called during the forward pass")
         leaves = [leaf for layer_records in records for (_, _, leaf) in layer_records]
         if not need_grad:
             grads: list[Tensor | None] = [None] * len(leaves)
@@ -518,6 +517,13 @@ def output_size(x: Any, spatial_ndim: int, size: Sequence[int] | None) -> tuple[
     tensor = first_tensor(x)
     if tensor is None or tensor.ndim < spatial_ndim + 2:
         return None
+    if spatial_ndim == 1 and tensor.ndim >= 4:
+        # [B, C, L] activations for an image or volume input are transformer tokens [B, N, C],
+        # which are indistinguishable from a 1-D feature map by shape alone.
+        raise ExplainError(
+            f"the target layer gives 1-D maps for a {tensor.ndim - 2}-D input: token outputs [B, N, C] need an "
+            "explain_reshape (e.g. zoo.explainers.reshapes:vit_tokens), or pass size= for a true 1-D map"
+        )
     return tuple(tensor.shape[-spatial_ndim:])
 
 
@@ -631,7 +637,10 @@ class Explanation:
 def _as_pictures(images: Any, shape: torch.Size, slice_index: int | None):
     import numpy as np
 
-    array = images.detach().float().cpu().numpy() if isinstance(images, Tensor) else np.asarray(images, dtype=np.float32)
+    if isinstance(images, Tensor):
+        array = images.detach().float().cpu().numpy()
+    else:
+        array = np.asarray(images, dtype=np.float32)
     batch, height, width = shape
     if array.ndim == 5:  # [B, C, D, H, W]
         index = array.shape[2] // 2 if slice_index is None else slice_index

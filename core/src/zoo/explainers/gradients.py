@@ -47,6 +47,9 @@ def _input_gradient(model: nn.Module, x: Any, targets: Any, method: str) -> tupl
 
 
 def _reduce(values: Tensor, spatial_dims: int | None, how: str) -> Tensor:
+    if spatial_dims is None and values.ndim < 3:
+        raise ExplainError(f"input gradient maps need a dense input [B, C, *S], got shape {list(values.shape)}; "
+                           "for point/voxel models use grad-cam, grad-cam-pp or eigen-cam")
     spatial_dims = values.ndim - 2 if spatial_dims is None else spatial_dims
     if not 1 <= spatial_dims <= values.ndim - 1:
         raise ExplainError(f"spatial_dims={spatial_dims} does not fit an input of shape {list(values.shape)}")

@@ -26,7 +26,8 @@ def zoo_explainers() -> list[ExplainerSpec]:
             "grad-cam-pp", f"{_CAM}:grad_cam_pp",
             Paper("Grad-CAM++: Generalized Gradient-based Visual Explanations for Deep Convolutional Networks",
                   arxiv="1710.11063", venue="WACV 2018"),
-            description="Pixel-weighted gradients (pytorch-grad-cam convention; convention='original' for the authors').",
+            description="Pixel-weighted gradients (pytorch-grad-cam convention; "
+                        "convention='original' for the authors').",
         ),
         ExplainerSpec(
             "smooth-grad-cam-pp", f"{_CAM}:smooth_grad_cam_pp",

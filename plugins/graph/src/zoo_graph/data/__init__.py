@@ -1,0 +1,1 @@
+"""Readers for the published on-disk formats of the graph plugin's datasets (never download)."""

@@ -1,0 +1,1 @@
+"""Model families of the graph plugin, one module per family."""

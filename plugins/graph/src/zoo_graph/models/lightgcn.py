@@ -1,0 +1,78 @@
+"""LightGCN on a user–item bipartite graph, using torch_geometric's ``LightGCN``.
+
+He, Deng, Wang, Li, Zhang, Wang, "LightGCN: Simplifying and Powering Graph Convolution Network
+for Recommendation", SIGIR 2020 (arXiv:2002.02126). The baseline UltraGCN is measured against.
+Nodes are users ``0..U-1`` followed by items ``U..U+I-1``; the final representation is the mean
+of the K+1 layer outputs (α = 1/(K+1)), the paper's setting with K = 3 and d = 64.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch_geometric.nn import LightGCN as PyGLightGCN
+from torch_geometric.nn.conv.gcn_conv import gcn_norm
+from torch_geometric.utils import to_torch_csr_tensor
+
+from zoo.errors import InputShapeError
+from zoo_graph.models._checks import check_edge_index, check_ids
+
+
+class LightGCNRecommender(nn.Module):
+    """``forward(edge_index [2, E], users [B], items [B])`` → scores [B].
+
+    ``edge_index`` is the bipartite training graph over U + I nodes in both directions (see
+    :func:`bipartite_edge_index`); ``users`` and ``items`` are 0-based ids in their own ranges.
+    """
+
+    def __init__(self, num_users: int, num_items: int, embedding_dim: int = 64, num_layers: int = 3):
+        super().__init__()
+        self.num_users, self.num_items = num_users, num_items
+        # normalize=False: the adjacency is normalised once per graph (normalized_adjacency),
+        # not once per layer per batch as LGConv would, which dominates LightGCN's training time.
+        self.lightgcn = PyGLightGCN(num_users + num_items, embedding_dim, num_layers, normalize=False)
+
+    def forward(self, edge_index: torch.Tensor, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
+        check_edge_index(edge_index, self.num_users + self.num_items, "LightGCN")
+        batch = check_ids(users, self.num_users, "LightGCN", "users")["B"]
+        check_ids(items, self.num_items, "LightGCN", "items")
+        if items.shape[0] != batch:
+            raise InputShapeError(f"LightGCN: items must be [B={batch}] like users, got {list(items.shape)}")
+        pairs = torch.stack([users, items + self.num_users])
+        return self.lightgcn(self.normalized_adjacency(edge_index), pairs)
+
+    def normalized_adjacency(self, edge_index: torch.Tensor) -> torch.Tensor:
+        """D^-1/2 A D^-1/2 (no self-loops, as in LightGCN) as a sparse CSR tensor [U+I, U+I]."""
+        num_nodes = self.num_users + self.num_items
+        edge_index, weight = gcn_norm(edge_index, None, num_nodes, add_self_loops=False)
+        return to_torch_csr_tensor(edge_index, weight, size=(num_nodes, num_nodes))
+
+    def embeddings(self, adjacency: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Propagated user [U, d] and item [I, d] representations given :meth:`normalized_adjacency`."""
+        out = self.lightgcn.get_embedding(adjacency)
+        return out[: self.num_users], out[self.num_users:]
+
+
+def bipartite_edge_index(train: torch.Tensor, num_users: int) -> torch.Tensor:
+    """(user, item) pairs [2, E] → the undirected LightGCN graph [2, 2E] over users then items."""
+    users, items = train[0], train[1] + num_users
+    return torch.stack([torch.cat([users, items]), torch.cat([items, users])])
+
+
+def lightgcn(num_users: int = 43169, num_items: int = 35648, embedding_dim: int = 64, num_layers: int = 3) -> LightGCNRecommender:
+    """Builder; the default config is Amazon-CDs with the paper's d = 64, K = 3 (5,044,288 parameters)."""
+    return LightGCNRecommender(num_users, num_items, embedding_dim, num_layers)
+
+
+def example_input(config: dict):
+    """A 16-interaction graph and 4 (user, item) pairs: ``(edge_index, users, items)``."""
+    generator = torch.Generator().manual_seed(0)
+    train = torch.stack([torch.randint(0, config["num_users"], (16,), generator=generator),
+                         torch.randint(0, config["num_items"], (16,), generator=generator)])
+    return bipartite_edge_index(train, config["num_users"]), train[0, :4], train[1, :4]
+
+
+def bad_input(config: dict):
+    """Users and items of different batch sizes."""
+    edge_index, users, items = example_input(config)
+    return edge_index, users, items[:2]

@@ -1,0 +1,1 @@
+"""Training and evaluation for the recommendation models: losses, samplers, top-K metrics."""

@@ -1,0 +1,1 @@
+"""Training recipes of the graph plugin's node-classification models (GCN, LA-GNN, Elliptic)."""

@@ -1,0 +1,1 @@
+"""Reusable network blocks in the style of ``monai.networks.blocks``."""

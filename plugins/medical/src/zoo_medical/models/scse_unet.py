@@ -1,0 +1,98 @@
+"""U-Nets recalibrated with concurrent spatial and channel squeeze & excitation (scSE).
+
+Roy, Navab, Wachinger, "Recalibrating Fully Convolutional Networks with Spatial and Channel
+'Squeeze & Excitation' Blocks", IEEE TMI 2019, arXiv:1808.08127.
+
+The host network is MONAI's residual :class:`monai.networks.nets.UNet`; an SE block (one per
+block, never shared - MONAI's ``Quicknat`` shares a single instance across all blocks) follows
+every encoder block, the bottleneck and every decoder block except the last one, whose output
+is the class logits. The placement follows the authors' QuickNAT code (block -> SE, and the
+skip connection carries the recalibrated map).
+
+Input ``[B, in_channels, *spatial]`` (2-D or 3-D), every spatial size divisible by the product of
+``strides``; output logits ``[B, out_channels, *spatial]``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from monai.networks.nets import UNet
+from torch import nn
+
+from zoo.errors import ConfigError
+from zoo_medical._checks import check_input, total_stride
+from zoo_medical.blocks.scse import make_se
+
+SE_KINDS = ("scse", "scse-add", "cse", "sse", "none")
+
+
+class SEUNet(UNet):
+    """MONAI's ``UNet`` with a squeeze & excitation block after each encoder/bottleneck/decoder block.
+
+    ``se`` is ``"scse"`` (max-out, TMI 2019 and the released code), ``"scse-add"`` (MICCAI 2018),
+    ``"cse"``, ``"sse"`` or ``"none"`` (exactly MONAI's ``UNet``, for ablations and benchmarks).
+    Every other argument is MONAI's.
+    """
+
+    def __init__(self, spatial_dims: int, in_channels: int, out_channels: int, channels: Sequence[int],
+                 strides: Sequence[int], *, se: str = "scse", r: int = 2, num_res_units: int = 2,
+                 norm: str = "INSTANCE", dropout: float = 0.0, name: str = "scse-unet"):
+        if se not in SE_KINDS:
+            raise ConfigError(f"{name}: se must be one of {SE_KINDS}, got {se!r}")
+        if len(channels) != len(strides) + 1:
+            raise ConfigError(f"{name}: need len(channels) == len(strides) + 1, "
+                              f"got {list(channels)} and {list(strides)}")
+        # The UNet constructor calls the _get_*_layer hooks below, so these must exist first.
+        self._se_kind, self._se_r = se, r
+        super().__init__(spatial_dims, in_channels, out_channels, channels, strides,
+                         num_res_units=num_res_units, norm=norm, dropout=dropout)
+        self.name = name
+        self._multiple = total_stride(list(strides), spatial_dims)
+
+    def _recalibrated(self, layer: nn.Module, channels: int) -> nn.Module:
+        if self._se_kind == "none":
+            return layer
+        return nn.Sequential(layer, make_se(self._se_kind, self.dimensions, channels, r=self._se_r))
+
+    # UNet builds its bottleneck through _get_down_layer too, so the bottleneck is recalibrated here.
+    def _get_down_layer(self, in_channels: int, out_channels: int, strides: int, is_top: bool) -> nn.Module:
+        return self._recalibrated(super()._get_down_layer(in_channels, out_channels, strides, is_top), out_channels)
+
+    def _get_up_layer(self, in_channels: int, out_channels: int, strides: int, is_top: bool) -> nn.Module:
+        layer = super()._get_up_layer(in_channels, out_channels, strides, is_top)
+        return layer if is_top else self._recalibrated(layer, out_channels)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        check_input(x, model=self.name, spatial_dims=self.dimensions, channels=self.in_channels,
+                    multiple=self._multiple)
+        return super().forward(x)
+
+
+def build_scse_unet(spatial_dims: int = 3, in_channels: int = 1, out_channels: int = 2,
+                    channels: Sequence[int] = (16, 32, 64, 128, 256), strides: Sequence[int] = (2, 2, 2, 2),
+                    num_res_units: int = 2, norm: str = "INSTANCE", dropout: float = 0.0,
+                    se: str = "scse", r: int = 2) -> SEUNet:
+    """Build ``scse-unet-2d`` / ``scse-unet-3d`` (or an ablation with ``se="none"|"cse"|"sse"``)."""
+    if spatial_dims not in (2, 3):
+        raise ConfigError(f"scse-unet: spatial_dims must be 2 or 3, got {spatial_dims!r}")
+    return SEUNet(spatial_dims, in_channels, out_channels, list(channels), list(strides), se=se, r=r,
+                  num_res_units=num_res_units, norm=norm, dropout=dropout, name=f"scse-unet-{spatial_dims}d")
+
+
+def example_input_3d(config: dict) -> torch.Tensor:
+    return torch.randn(1, config.get("in_channels", 1), 32, 32, 32)
+
+
+def example_input_2d(config: dict) -> torch.Tensor:
+    return torch.randn(1, config.get("in_channels", 1), 64, 64)
+
+
+def bad_input_3d(config: dict) -> torch.Tensor:
+    # Right rank, spatial size not divisible by the total stride of 16: the skips would not line up.
+    return torch.randn(1, config.get("in_channels", 1), 30, 32, 32)
+
+
+def bad_input_2d(config: dict) -> torch.Tensor:
+    return torch.randn(1, config.get("in_channels", 1), 60, 64)

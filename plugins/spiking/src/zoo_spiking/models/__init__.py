@@ -1,0 +1,1 @@
+"""Model families of zoo-spiking (one module per family)."""

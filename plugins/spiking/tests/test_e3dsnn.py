@@ -1,0 +1,127 @@
+"""E-3DSNN: batching, spikes, input validation, the checkpoint converter."""
+
+import pytest
+import torch
+
+import zoo
+from zoo.errors import InputShapeError
+from zoo_spiking.blocks.neurons import MultiSpike
+from zoo_spiking.data import collate, sample_shape, voxelize
+from zoo_spiking.models.e3dsnn import E3DSNN, E3DSNNSeg, convert_e3dsnn_checkpoint, example_input
+
+
+def _cloud(shape, n, seed):
+    g = torch.Generator().manual_seed(seed)
+    points, normals = sample_shape(shape, n, generator=g)
+    return voxelize(points, normals, grid_size=0.03)
+
+
+def _trained_like(model):
+    """Non-trivial BN statistics, so that neurons actually fire in eval mode."""
+    g = torch.Generator().manual_seed(0)
+    for m in model.modules():
+        if isinstance(m, torch.nn.BatchNorm1d):
+            m.running_mean.uniform_(-0.5, 0.5, generator=g)
+            m.running_var.uniform_(0.002, 0.01, generator=g)
+    return model.eval()
+
+
+def test_a_batch_of_clouds_of_different_sizes_equals_one_cloud_at_a_time():
+    torch.manual_seed(0)
+    model = _trained_like(E3DSNN(num_classes=5))
+    clouds = [_cloud("cube", 700, 1), _cloud("torus", 300, 2), _cloud("cone", 1200, 3)]
+    with torch.no_grad():
+        batched = model(*collate(clouds))
+        single = torch.cat([model(*collate([c])) for c in clouds])
+    assert batched.shape == (3, 5)
+    torch.testing.assert_close(batched, single, rtol=1e-5, atol=1e-5)
+
+
+def test_spikes_are_integers_in_0_to_4_and_rates_are_reported():
+    model = _trained_like(E3DSNN())
+    seen = []
+    for m in model.modules():
+        if isinstance(m, MultiSpike):
+            m.register_forward_hook(lambda mod, inp, out: seen.append(out))
+    with torch.no_grad():
+        logits = model(*example_input({}))
+    assert logits.shape == (2, 40)
+    values = torch.unique(torch.cat([s.flatten() for s in seen]))
+    assert set(values.tolist()) <= {0.0, 1.0, 2.0, 3.0, 4.0} and values.max() > 0
+    rates = model.spike_rates()
+    assert len(rates) == 18 and all(0 <= r <= 1 for r in rates.values())
+    sites = model.active_sites
+    assert sites["input"] > sites["enc.0"] > sites["enc.3"] > 0
+    assert model.feature_index.shape == (sites["input"],) and int(model.feature_index.max()) < sites["enc.3"]
+
+
+def test_segmentation_gives_one_row_per_input_voxel():
+    model = E3DSNNSeg(in_channels=4, num_classes=3, embed_channels=8, enc_channels=[8, 8, 16, 16],
+                      enc_depth=[1, 1, 1, 1], dec_channels=[8, 8, 16, 16]).eval()
+    coords, feats, batch = example_input({"in_channels": 4})
+    with torch.no_grad():
+        out = model(coords, feats, batch)
+    assert out.shape == (len(coords), 3)
+
+
+@pytest.mark.parametrize("mutate, message", [
+    (lambda c, f, b: (c.float(), f, b), "integer"),
+    (lambda c, f, b: (c, f[:, :5], b), "feats"),
+    (lambda c, f, b: (c[:, :2], f, b), "coords"),
+    (lambda c, f, b: (c - 5, f, b), "must lie in"),
+    (lambda c, f, b: (c, f, b * 2), "no voxels"),
+    (lambda c, f, b: (torch.cat([c, c[:1]]), torch.cat([f, f[:1]]), torch.cat([b, b[:1]])), "twice"),
+])
+def test_bad_inputs_are_input_shape_errors(mutate, message):
+    model = E3DSNN(num_classes=4)
+    with pytest.raises(InputShapeError, match=message):
+        model(*mutate(*example_input({})))
+
+
+def _authors_layout(state_dict):
+    """Our state dict as the authors' Pointcept checkpoint stores it (DDP + classifier prefixes, spconv 2.x)."""
+    out = {}
+    for key, value in state_dict.items():
+        if value.dim() == 5:
+            value = value.permute(4, 0, 1, 2, 3).contiguous()  # [kx, ky, kz, in, out] -> [out, kx, ky, kz, in]
+        out[f"module.backbone.{key}"] = value
+    return {"epoch": 300, "state_dict": out}
+
+
+def test_converter_maps_the_authors_checkpoint_to_our_model_exactly():
+    torch.manual_seed(0)
+    source = _trained_like(E3DSNN())
+    checkpoint = _authors_layout(source.state_dict())
+    # the authors' key names, and spconv 2.x's [out, k, k, k, in] layout
+    sd = checkpoint["state_dict"]
+    assert sd["module.backbone.stem.0.weight"].shape == (16, 3, 3, 3, 6)
+    assert sd["module.backbone.enc.0.down.1.weight"].shape == (16, 2, 2, 2, 16)
+    assert sd["module.backbone.enc.3.blocks.0.voxel_block.4.weight"].shape == (128, 3, 3, 3, 128)
+    assert sd["module.backbone.final.weight"].shape == (40, 1, 1, 1, 128)
+    assert "module.backbone.enc.1.blocks.0.block.2.running_var" in sd
+
+    target = E3DSNN()
+    target.load_state_dict(convert_e3dsnn_checkpoint(checkpoint), strict=True)
+    target.eval()
+    x = example_input({})
+    with torch.no_grad():
+        torch.testing.assert_close(target(*x), source(*x), rtol=0, atol=0)
+
+
+def test_converter_weight_layout_matches_spconv_semantics():
+    # spconv 2.x: W[out, i, j, l, in] multiplies the input at offset (i, j, l) - 1 of a SubM k3 conv
+    from zoo_spiking.blocks.sparse_conv import SparseTensor, SubMConv3d
+
+    authors = torch.zeros(1, 3, 3, 3, 1)
+    authors[0, 2, 1, 1, 0] = 1.0  # picks the neighbour at +1 along x
+    conv = SubMConv3d(1, 1)
+    conv.load_state_dict(convert_e3dsnn_checkpoint({"weight": authors}))
+    coords = torch.tensor([[0, 0, 0, 0], [0, 1, 0, 0]])
+    out = conv(SparseTensor(torch.tensor([[1.0], [7.0]]), coords, 1))
+    assert out.feats.flatten().tolist() == [7.0, 0.0]
+
+
+def test_zoo_load_builds_edge_3dsnn_with_the_flagship_config():
+    model = zoo.load("edge-3dsnn")
+    assert sum(p.numel() for p in model.parameters()) == 1_874_216
+    assert model.num_classes == 40 and model.in_channels == 6
