@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from zoo.testing import check_dataset_spec, check_model, check_plugin_is_light, dataset_specs, model_specs
 
 MODELS = model_specs(plugin="graph")

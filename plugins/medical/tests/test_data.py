@@ -124,3 +124,19 @@ def test_medmnist_infers_the_only_subset_and_reports_problems(tmp_path):
         load_medmnist(tmp_path, flag="octmnist")
     with pytest.raises(DatasetNotFoundError, match="val_images"):
         load_medmnist(tmp_path, "val", flag="octmnist")
+
+
+def test_decathlon_multimodal_4d_nifti_becomes_channels(tmp_path):
+    # Prostate (like BrainTumour) stores its modalities along a 4th NIfTI axis: T2 and ADC here.
+    root = write_task(tmp_path / "Task05_Prostate", name="Prostate", modality="MRI", cases=2, spacing=(0.625,) * 3)
+    manifest = json.loads((root / "dataset.json").read_text())
+    manifest["modality"] = {"0": "T2", "1": "ADC"}
+    (root / "dataset.json").write_text(json.dumps(manifest))
+    for entry in manifest["training"]:
+        path = root / entry["image"]
+        t2 = nib.load(path).get_fdata().astype(np.float32)
+        adc = 1000 + 5 * t2
+        nib.save(nib.Nifti1Image(np.stack([t2, adc], axis=-1), np.diag([0.625, 0.625, 0.625, 1.0])), path)
+    image = load_decathlon(root, "train", val_frac=0.5)[0]["image"]
+    assert image.shape[0] == 2
+    assert torch.allclose(image.mean(dim=(1, 2, 3)), torch.zeros(2), atol=1e-3)  # each channel z-scored

@@ -34,3 +34,11 @@ def test_zoo_explain_command_on_a_saved_scse_unet_3d(model, tmp_path, capsys):
     out = tmp_path / "cam.png"
     assert main(["explain", str(folder), str(volume), "--targets", "1", "--out", str(out)]) == 0
     assert out.stat().st_size > 0 and "classes [1]" in capsys.readouterr().out
+
+
+def test_grad_cam_on_medvit_uses_the_last_stage_feature_map():
+    torch.manual_seed(0)
+    model = zoo.build("medvit-v2-tiny", num_classes=5).eval()
+    explanation = zoo.explain(model, torch.randn(2, 3, 64, 64), method="grad-cam")
+    assert explanation.target_layer == "features.10"
+    assert explanation.maps.shape == (2, 64, 64) and explanation.targets.shape == (2,)

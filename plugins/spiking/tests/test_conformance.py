@@ -7,6 +7,7 @@ import pytest
 
 import zoo
 from zoo.testing import check_dataset_spec, check_model, dataset_specs, model_specs
+from zoo.testing.conformance import check_plugin_is_light
 
 SPECS = model_specs(plugin="spiking")
 
@@ -40,6 +41,10 @@ def test_exact_parameter_counts_from_the_papers():
         with torch.device("meta"):
             model = zoo.build(spec.name)
         assert sum(p.numel() for p in model.parameters()) == expected[spec.name], spec.name
+
+
+def test_listing_the_plugin_imports_no_torch():
+    check_plugin_is_light("spiking")
 
 
 def test_plugin_module_does_not_import_torch():

@@ -125,3 +125,19 @@ def test_zoo_load_builds_edge_3dsnn_with_the_flagship_config():
     model = zoo.load("edge-3dsnn")
     assert sum(p.numel() for p in model.parameters()) == 1_874_216
     assert model.num_classes == 40 and model.in_channels == 6
+
+
+def test_converter_handles_the_segmentation_unet():
+    torch.manual_seed(0)
+    config = dict(in_channels=4, num_classes=3, embed_channels=8, enc_channels=[8, 16, 16, 16],
+                  enc_depth=[1, 1, 1, 1], dec_channels=[8, 8, 16, 16])
+    source = _trained_like(E3DSNNSeg(**config))
+    checkpoint = _authors_layout(source.state_dict())
+    sd = checkpoint["state_dict"]
+    assert sd["module.backbone.dec.1.up.1.weight"].shape == (8, 2, 2, 2, 16)  # inverse conv, [out, k, k, k, in]
+    assert sd["module.backbone.dec.0.fuse.1.weight"].shape == (8, 16)  # Linear(skip + C -> C): not permuted
+    target = E3DSNNSeg(**config)
+    target.load_state_dict(convert_e3dsnn_checkpoint(checkpoint), strict=True)
+    x = example_input({"in_channels": 4})
+    with torch.no_grad():
+        torch.testing.assert_close(target.eval()(*x), source(*x), rtol=0, atol=0)

@@ -72,23 +72,16 @@ class Points:
 class GridView:
     """The canonical view of one target layer.
 
-    ``acts``/``grads``: ``[T, B, C, *S]`` (``T`` = 1 without a time axis); ``mask``: ``[B, *S]``
-    bool, only for points (padding positions are False); ``points``: the original rows' placement.
+    ``acts``/``grads``: ``[T, B, C, *S]`` (``T`` = 1 without a time axis). For points only:
+    ``mask`` ``[B, N_max]`` (False at padding), ``point_index`` (sample, position) of each original
+    row, ``coords`` as given by the model's :class:`Points`.
     """
 
     acts: Tensor
     grads: Tensor | None
     mask: Tensor | None = None
-    point_index: tuple[Tensor, Tensor] | None = None  # (batch, position) of each point row
+    point_index: tuple[Tensor, Tensor] | None = None
     coords: Tensor | None = None
-
-    @property
-    def batch_size(self) -> int:
-        return self.acts.shape[1]
-
-    @property
-    def spatial_ndim(self) -> int:
-        return self.acts.ndim - 3
 
 
 def _points_to_grid(features: Tensor, batch: Tensor) -> tuple[Tensor, Tensor, tuple[Tensor, Tensor]]:

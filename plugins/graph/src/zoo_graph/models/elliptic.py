@@ -16,7 +16,10 @@ CLASS_WEIGHTS = (0.3, 0.7)  # licit, illicit
 
 
 def elliptic_gcn(in_channels: int = 166, hidden_channels: int = 100, num_classes: int = 2, dropout: float = 0.0) -> GCN:
-    """Builder: Weber et al.'s GCN (16,902 parameters with 166 features). Input (x [N, 166], edge_index [2, E]) → logits [N, 2]."""
+    """Builder: Weber et al.'s GCN (16,902 parameters with 166 features).
+
+    Input (x [N, 166], edge_index [2, E]) → logits [N, 2].
+    """
     return GCN(in_channels, hidden_channels, num_classes, dropout)
 
 

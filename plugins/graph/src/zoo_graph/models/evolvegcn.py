@@ -27,8 +27,8 @@ import math
 import torch
 from torch import nn
 from torch_geometric.nn.conv.gcn_conv import gcn_norm
-from zoo.errors import ConfigError, InputShapeError
 
+from zoo.errors import ConfigError, InputShapeError
 from zoo_graph.models._checks import check_edge_index, check_features
 
 
@@ -93,7 +93,8 @@ class EvolvingGCNLayer(nn.Module):
         self.summary = TopKSummary(in_channels, out_channels) if variant == "h" else None
         self.activation = nn.RReLU()
 
-    def forward(self, xs: list[torch.Tensor], adjacencies: list[tuple[torch.Tensor, torch.Tensor]]) -> list[torch.Tensor]:
+    def forward(self, xs: list[torch.Tensor], adjacencies: list[tuple[torch.Tensor, torch.Tensor]]
+                ) -> list[torch.Tensor]:
         """``adjacencies``: per snapshot, the (edge_index, weight) of gcn_norm with self-loops."""
         weight = self.initial_weight
         outputs = []
@@ -132,7 +133,8 @@ class EvolveGCN(nn.Module):
         """Embeddings [N_t, hidden] of every snapshot."""
         name = f"EvolveGCN-{self.variant.upper()}"
         if not isinstance(xs, (list, tuple)) or not isinstance(edge_indices, (list, tuple)):
-            raise InputShapeError(f"{name}: expects a list of feature tensors and a list of edge indices, one per snapshot")
+            raise InputShapeError(f"{name}: expects a list of feature tensors and a list of edge indices, "
+                                  "one per snapshot")
         if len(xs) != len(edge_indices) or not xs:
             raise InputShapeError(f"{name}: got {len(xs)} feature tensors and {len(edge_indices)} edge indices; "
                                   "need the same non-zero number of snapshots")

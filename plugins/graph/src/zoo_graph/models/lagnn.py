@@ -21,9 +21,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from torch_geometric.nn import GATConv, GCNConv
+
 from zoo.errors import InputShapeError
 from zoo.shapes import expect_shape
-
 from zoo_graph.models._checks import check_edge_index, check_features
 
 

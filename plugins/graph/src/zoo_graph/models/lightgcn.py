@@ -8,6 +8,8 @@ of the K+1 layer outputs (α = 1/(K+1)), the paper's setting with K = 3 and d = 
 
 from __future__ import annotations
 
+import warnings
+
 import torch
 from torch import nn
 from torch_geometric.nn import LightGCN as PyGLightGCN
@@ -45,7 +47,9 @@ class LightGCNRecommender(nn.Module):
         """D^-1/2 A D^-1/2 (no self-loops, as in LightGCN) as a sparse CSR tensor [U+I, U+I]."""
         num_nodes = self.num_users + self.num_items
         edge_index, weight = gcn_norm(edge_index, None, num_nodes, add_self_loops=False)
-        return to_torch_csr_tensor(edge_index, weight, size=(num_nodes, num_nodes))
+        with warnings.catch_warnings():  # torch's "sparse CSR is beta" notice, once per graph
+            warnings.simplefilter("ignore", UserWarning)
+            return to_torch_csr_tensor(edge_index, weight, size=(num_nodes, num_nodes))
 
     def embeddings(self, adjacency: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Propagated user [U, d] and item [I, d] representations given :meth:`normalized_adjacency`."""
@@ -59,7 +63,8 @@ def bipartite_edge_index(train: torch.Tensor, num_users: int) -> torch.Tensor:
     return torch.stack([torch.cat([users, items]), torch.cat([items, users])])
 
 
-def lightgcn(num_users: int = 43169, num_items: int = 35648, embedding_dim: int = 64, num_layers: int = 3) -> LightGCNRecommender:
+def lightgcn(num_users: int = 43169, num_items: int = 35648, embedding_dim: int = 64,
+             num_layers: int = 3) -> LightGCNRecommender:
     """Builder; the default config is Amazon-CDs with the paper's d = 64, K = 3 (5,044,288 parameters)."""
     return LightGCNRecommender(num_users, num_items, embedding_dim, num_layers)
 

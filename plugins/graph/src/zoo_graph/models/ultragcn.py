@@ -62,7 +62,8 @@ class UltraGCN(nn.Module):
         pattern = "B" if items.dim() == 1 else "B K"
         check_ids(items, self.num_items, "UltraGCN", "items", pattern)
         if items.shape[0] != batch:
-            raise InputShapeError(f"UltraGCN: items must have one row per user ([B={batch}] or [B={batch}, K]), got {list(items.shape)}")
+            raise InputShapeError(f"UltraGCN: items must have one row per user ([B={batch}] or [B={batch}, K]), "
+                                  f"got {list(items.shape)}")
         user = self.user_embedding(users)
         item = self.item_embedding(items)
         if items.dim() == 2:
@@ -74,7 +75,8 @@ class UltraGCN(nn.Module):
         return self.user_embedding.weight, self.item_embedding.weight
 
 
-def ultragcn(num_users: int = 43169, num_items: int = 35648, embedding_dim: int = 64, init_std: float = 1e-4) -> UltraGCN:
+def ultragcn(num_users: int = 43169, num_items: int = 35648, embedding_dim: int = 64,
+             init_std: float = 1e-4) -> UltraGCN:
     """Builder; the default config is the paper's Amazon-CDs setting ((43,169 + 35,648) x 64 = 5,044,288 parameters)."""
     return UltraGCN(num_users, num_items, embedding_dim, init_std)
 

@@ -23,7 +23,8 @@ def train_epoch(model: LightGCNRecommender, adjacency: torch.Tensor, train: torc
                 generator: torch.Generator | None = None, time_budget: float | None = None) -> tuple[float, int]:
     """One epoch of BPR over the shuffled training pairs; returns (mean batch loss, batches run).
 
-    ``adjacency``: ``model.normalized_adjacency(edge_index)``; ``train_keys``: sorted ``user * I + item`` of the training pairs, to reject positive negatives.
+    ``adjacency``: ``model.normalized_adjacency(edge_index)``; ``train_keys``: sorted
+    ``user * I + item`` of the training pairs, to reject positives drawn as negatives.
     """
     model.train()
     started = time.perf_counter()

@@ -55,7 +55,8 @@ def evaluate_topk(user_emb: torch.Tensor, item_emb: torch.Tensor, train: torch.T
         stop = min(start + batch_size, num_users)
         scores = user_emb[start:stop] @ item_t
         lo, hi = int(train_ptr[start]), int(train_ptr[stop])
-        rows = torch.repeat_interleave(torch.arange(stop - start), train_ptr[start + 1:stop + 1] - train_ptr[start:stop])
+        per_user = train_ptr[start + 1:stop + 1] - train_ptr[start:stop]
+        rows = torch.repeat_interleave(torch.arange(stop - start), per_user)
         scores[rows, train_items[lo:hi]] = -math.inf
         top = torch.topk(scores, min(k, num_items), dim=1).indices
         users = torch.arange(start, stop).unsqueeze(1)

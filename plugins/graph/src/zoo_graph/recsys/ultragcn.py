@@ -43,7 +43,8 @@ class UltraGCNGraph:
     train_keys: torch.Tensor  # sorted user * I + item, for excluding positives from negatives
 
     @classmethod
-    def from_interactions(cls, train: torch.Tensor, num_users: int, num_items: int, ii_neighbor_num: int = 10) -> UltraGCNGraph:
+    def from_interactions(cls, train: torch.Tensor, num_users: int, num_items: int,
+                          ii_neighbor_num: int = 10) -> UltraGCNGraph:
         """``train``: (user, item) edge index [2, E]."""
         import scipy.sparse as sp
 
@@ -104,8 +105,10 @@ def ultragcn_loss(model: UltraGCN, graph: UltraGCNGraph, users: torch.Tensor, po
     beta_u = graph.beta_user[users]
     pos_weight = w1 + w2 * beta_u * graph.beta_item[pos_items]
     neg_weight = w3 + w4 * beta_u.unsqueeze(1) * graph.beta_item[neg_items]
-    pos_loss = F.binary_cross_entropy_with_logits(pos_scores, torch.ones_like(pos_scores), weight=pos_weight, reduction="none")
-    neg_loss = F.binary_cross_entropy_with_logits(neg_scores, torch.zeros_like(neg_scores), weight=neg_weight, reduction="none")
+    pos_loss = F.binary_cross_entropy_with_logits(pos_scores, torch.ones_like(pos_scores), weight=pos_weight,
+                                                  reduction="none")
+    neg_loss = F.binary_cross_entropy_with_logits(neg_scores, torch.zeros_like(neg_scores), weight=neg_weight,
+                                                  reduction="none")
     main = (pos_loss + negative_weight * neg_loss.mean(dim=-1)).sum()
 
     neighbor = model.item_embedding(graph.ii_neighbors[pos_items])  # [B, K, d]
@@ -117,7 +120,8 @@ def ultragcn_loss(model: UltraGCN, graph: UltraGCNGraph, users: torch.Tensor, po
 
 
 def train_epoch(model: UltraGCN, graph: UltraGCNGraph, train: torch.Tensor, optimizer: torch.optim.Optimizer,
-                config: dict, generator: torch.Generator | None = None, time_budget: float | None = None) -> tuple[float, int]:
+                config: dict, generator: torch.Generator | None = None,
+                time_budget: float | None = None) -> tuple[float, int]:
     """One pass over the shuffled training pairs in batches; returns (mean batch loss, batches run).
 
     ``time_budget`` (seconds) stops the epoch early, for benchmarks with a wall-clock budget.

@@ -20,7 +20,7 @@ from zoo.errors import ConfigError, DatasetNotFoundError
 NAME = "medmnist"
 HOMEPAGE = "https://medmnist.com (files: https://zenodo.org/records/10519652)"
 SPLITS = ("train", "val", "test")
-LAYOUT = ("<flag>.npz or <flag>_<size>.npz (e.g. pathmnist.npz, organmnist3d_64.npz) holding "
+LAYOUT = ("FLAG.npz or FLAG_SIZE.npz (e.g. pathmnist.npz, organmnist3d_64.npz) holding "
           "{train,val,test}_{images,labels}")
 
 # flag -> (task, channels, classes, spatial dims), from the MedMNIST v2 paper's dataset table.

@@ -45,6 +45,7 @@ MAX_BATCH = 1 << (63 - 3 * _AXIS_BITS)
 
 
 def encode_coords(coords: torch.Tensor) -> torch.Tensor:
+    """One int64 key per ``[batch, x, y, z]`` row; keys sort like the rows (batch, then x, y, z)."""
     c = coords.to(torch.int64)
     key = c[:, 0]
     for axis in (1, 2, 3):
@@ -267,21 +268,9 @@ class SparseTensor:
     def batch_index(self) -> torch.Tensor:
         return self.coords[:, 0]
 
-    def dense(self) -> torch.Tensor:
-        """The same data on a dense grid ``[B, C, X, Y, Z]`` (for tests and visualisation)."""
-        size = [int(s) + 1 for s in self.coords[:, 1:].max(0).values] if len(self.coords) else [1, 1, 1]
-        grid = self.feats.new_zeros(self.batch_size, self.feats.shape[1], *size)
-        b, x, y, z = self.coords.long().unbind(1)
-        grid[b, :, x, y, z] = self.feats
-        return grid
-
 
 class SparseModule(nn.Module):
     """A layer that maps a :class:`SparseTensor` to a :class:`SparseTensor` (not just features)."""
-
-
-def _trunc_normal_init(weight: torch.Tensor) -> None:
-    nn.init.trunc_normal_(weight, std=0.02)
 
 
 class _SparseConvBase(SparseModule):
@@ -326,7 +315,7 @@ class SubMConv3d(_SparseConvBase):
         super().__init__(in_channels, out_channels, kernel_size, bias, indice_key)
 
     def reset_parameters(self) -> None:
-        _trunc_normal_init(self.weight)
+        nn.init.trunc_normal_(self.weight, std=0.02)
         if self.bias is not None:
             nn.init.zeros_(self.bias)
 
