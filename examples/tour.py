@@ -47,7 +47,8 @@ def main() -> None:
     x = torch.randn(1, 1, 32, 32, 32)
     with torch.no_grad():
         y = model(x)
-    print(f"scse-unet-3d: {sum(p.numel() for p in model.parameters()):,} params; input {list(x.shape)} -> {list(y.shape)}")
+    count = sum(p.numel() for p in model.parameters())
+    print(f"scse-unet-3d: {count:,} params; input {list(x.shape)} -> {list(y.shape)}")
     with tempfile.TemporaryDirectory() as folder:
         zoo.save(model, folder)
         print("saved:", sorted(os.listdir(folder)))
@@ -56,10 +57,14 @@ def main() -> None:
             print("reloaded output is bit-identical:", torch.equal(again(x), y))
 
         section("publish to a Hub and load by hf:// address")
+        from huggingface_hub.utils import disable_progress_bars
+
         from zoo.testing import LocalHub
 
+        disable_progress_bars()
+
         with LocalHub() as hub, tempfile.TemporaryDirectory() as cache:
-            os.environ.update(HF_ENDPOINT=hub.url, HF_HUB_CACHE=cache, HF_HUB_DISABLE_PROGRESS_BARS="1")
+            os.environ.update(HF_ENDPOINT=hub.url, HF_HUB_CACHE=cache)
             uri = zoo.publish(folder, repo_id="demo/scse-unet-3d")
             print("published:", uri)
             from_hub = zoo.load(uri)

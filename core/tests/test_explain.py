@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import warnings
 import weakref
 
 import numpy as np
@@ -332,3 +333,60 @@ def test_importing_the_plugin_module_imports_no_torch():
 
     code = "import sys, zoo.explainers.plugin, zoo.explainers; assert 'torch' not in sys.modules, 'torch imported'"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def _authors_cf_cam(model, layer, x, class_index):
+    """CF-CAM transcribed from the authors' cfcam.py (jerryp-hfut/CF-CAM): numpy percentiles,
+    scikit-learn DBSCAN, one image, full backward through a hook."""
+    sklearn_cluster = pytest.importorskip("sklearn.cluster")
+    store = {}
+    forward = layer.register_forward_hook(lambda m, i, o: store.__setitem__("a", o))
+    backward = layer.register_full_backward_hook(lambda m, gi, go: store.__setitem__("g", go[0]))
+    logits = model(x)
+    logits.backward(gradient=torch.nn.functional.one_hot(torch.tensor([class_index]), logits.shape[1]).float())
+    forward.remove()
+    backward.remove()
+    feature_maps, gradients = store["a"].detach()[0], store["g"].detach()[0]
+    channels = feature_maps.shape[0]
+    matrix = feature_maps.reshape(channels, -1).numpy()
+    norms = np.linalg.norm(matrix, ord=2, axis=1)
+    important = np.where(norms >= np.percentile(norms, 75))[0]
+    remaining = np.where(norms < np.percentile(norms, 75))[0]
+    distances = np.linalg.norm(matrix[remaining][:, None] - matrix[remaining][None, :], axis=2)
+    np.fill_diagonal(distances, np.inf)
+    eps = max(np.percentile(distances[distances != np.inf], 25), 1e-5)
+    labels_remaining = sklearn_cluster.DBSCAN(eps=eps, min_samples=max(2, int(len(remaining) * 0.05))).fit(
+        matrix[remaining]).labels_
+    labels = np.full(channels, -2)
+    labels[remaining] = labels_remaining
+    weights = torch.zeros(channels)
+    for index in important:
+        weights[index] = gradients[index].mean()
+    height, width = gradients.shape[1:]
+    rows, cols = torch.meshgrid(torch.arange(height), torch.arange(width), indexing="ij")
+    spatial = torch.exp(-((rows.float() - height / 2) ** 2 + (cols.float() - width / 2) ** 2) / 50)
+    for cluster in range(labels_remaining.max() + 1):
+        members = np.where(labels == cluster)[0]
+        mean_gradient = gradients[members].mean(0)
+        kernel = spatial * torch.exp(-((mean_gradient - mean_gradient.mean()) ** 2) / 0.02)
+        kernel = kernel / (kernel.sum() + 1e-6)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torch warns about padding="same" with even kernels
+            filtered = torch.nn.functional.conv2d(mean_gradient[None, None], kernel[None, None], padding="same")
+        weights[members] = filtered.mean()
+    valid = torch.from_numpy(labels != -1)
+    cam = torch.relu((torch.softmax(weights[valid], 0)[:, None, None] * feature_maps[valid]).sum(0))
+    cam = torch.nn.functional.interpolate(cam[None, None], size=x.shape[-2:], mode="bilinear")[0, 0]
+    return cam / cam.max()
+
+
+@pytest.mark.parametrize("size", [32, 30])
+def test_cf_cam_equals_the_authors_algorithm(size):
+    torch.manual_seed(1)
+    model = tagged("cnn")
+    model.block[0] = torch.nn.Conv2d(8, 64, 3, stride=2, padding=1)  # enough channels to cluster
+    model.block[1] = torch.nn.BatchNorm2d(64).eval()
+    model.head = torch.nn.Linear(64, 5)
+    x = torch.randn(1, 3, size, size, generator=torch.Generator().manual_seed(2))
+    ours = zoo.explain(model, x, method="cf-cam", target_layer="block", targets=[3]).maps[0]
+    torch.testing.assert_close(ours, _authors_cf_cam(model, model.block, x, 3), atol=1e-5, rtol=0)

@@ -85,6 +85,10 @@ class DatasetNotFoundError(ZooError, FileNotFoundError):
         super().__init__(message)
 
 
+class DatasetFormatError(ZooError, ValueError):
+    """A dataset's files are there but do not follow the published format (says which file and why)."""
+
+
 class ExplainError(ZooError):
     """An explainer cannot apply to this model or input (says which method and why)."""
 

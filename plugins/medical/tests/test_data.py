@@ -8,7 +8,7 @@ import pytest
 import torch
 
 import zoo
-from zoo.errors import ConfigError, DatasetNotFoundError
+from zoo.errors import ConfigError, DatasetFormatError, DatasetNotFoundError
 from zoo_medical.data.decathlon import load_decathlon, task_preprocessing
 from zoo_medical.data.medmnist import load_medmnist
 
@@ -120,9 +120,9 @@ def test_medmnist_infers_the_only_subset_and_reports_problems(tmp_path):
              train_labels=np.zeros((2, 1), np.uint8))
     with pytest.raises(ConfigError, match="pass flag"):
         load_medmnist(tmp_path)
-    with pytest.raises(DatasetNotFoundError, match="rank 3"):
+    with pytest.raises(DatasetFormatError, match="rank 3"):
         load_medmnist(tmp_path, flag="octmnist")
-    with pytest.raises(DatasetNotFoundError, match="val_images"):
+    with pytest.raises(DatasetFormatError, match="val_images"):
         load_medmnist(tmp_path, "val", flag="octmnist")
 
 

@@ -119,13 +119,18 @@ def main(argv: list[str] | None = None) -> int:
     test = ShapesDataset("test", num_points=POINTS, grid_size=GRID, samples_per_class=5)
     print(f"trained {steps} steps; held-out accuracy {accuracy(model, test):.0%} on {len(test)} clouds")
 
-    coords, feats, label = test[3]
-    x = collate([(coords, feats)])
     model.eval()
+    with torch.no_grad():
+        probs = model(*collate([test[i][:2] for i in range(len(SHAPE_NAMES))])).softmax(1)
+    print("one held-out cloud per class:", ", ".join(
+        f"{name} -> {SHAPE_NAMES[int(p.argmax())]} ({float(p.max()):.2f})" for name, p in zip(SHAPE_NAMES, probs)))
+
+    coords, feats, label = test[SHAPE_NAMES.index("torus")]
+    x = collate([(coords, feats)])
     with torch.no_grad():
         probs = model(*x).softmax(1)[0]
     predicted = int(probs.argmax())
-    print(f"a held-out {SHAPE_NAMES[label]} ({len(coords)} voxels): predicted {SHAPE_NAMES[predicted]} "
+    print(f"explaining a held-out {SHAPE_NAMES[label]} ({len(coords)} voxels), predicted {SHAPE_NAMES[predicted]} "
           f"(p={probs[predicted]:.2f})")
     print("  active sites per stage:", model.active_sites)
     rates = model.spike_rates()

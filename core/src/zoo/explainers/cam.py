@@ -317,13 +317,13 @@ def dbscan(distances: Tensor, eps: float, min_samples: int) -> Tensor:
 def _cluster_filter(mean_grad: Tensor, sigma_space: float, sigma_range: float) -> Tensor:
     """CF-CAM's "bilateral" filter of a cluster's mean gradient map ``[*S]`` (as the authors' code):
     a full-size kernel ``exp(−‖p − S/2‖² / 2σ_s²) · exp(−(ḡ(p) − mean ḡ)² / 2σ_r²)``, normalised
-    to sum 1, convolved with ``padding="same"``."""
+    to sum 1 (+1e-6), convolved with ``padding="same"``."""
     grids = torch.meshgrid(*[torch.arange(s, dtype=mean_grad.dtype, device=mean_grad.device) for s in mean_grad.shape],
                            indexing="ij")
     squared = sum((g - s / 2) ** 2 for g, s in zip(grids, mean_grad.shape))
     kernel = torch.exp(-squared / (2 * sigma_space ** 2)) * torch.exp(
         -((mean_grad - mean_grad.mean()) ** 2) / (2 * sigma_range ** 2))
-    kernel = kernel / kernel.sum()
+    kernel = kernel / (kernel.sum() + 1e-6)  # the authors' epsilon
     conv = {1: torch.nn.functional.conv1d, 2: torch.nn.functional.conv2d, 3: torch.nn.functional.conv3d}[mean_grad.ndim]
     # torch's padding="same": for an even kernel the extra row/column of zeros goes after.
     padding = []

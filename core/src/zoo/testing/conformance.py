@@ -95,8 +95,14 @@ def check_model(spec: ModelSpec, *, forward: bool = True, round_trip: bool = Tru
     counted = sum(p.numel() for p in meta_model.parameters())
     if counted != spec.num_params:
         raise _fail(spec, "declared parameter count", f"the spec says {spec.num_params:,}, the model has {counted:,}")
-    if spec.explain_layer is not None and spec.explain_layer not in dict(meta_model.named_modules()):
-        raise _fail(spec, "explain_layer exists", f"no sub-module named {spec.explain_layer!r}")
+    if spec.explain_layer is not None:
+        from zoo.errors import ExplainError
+        from zoo.explainers.framework import find_layer
+
+        try:  # the explainers' own lookup, so "decoder.-1" style paths are checked as they will be used
+            find_layer(meta_model, spec.explain_layer)
+        except ExplainError:
+            raise _fail(spec, "explain_layer exists", f"no sub-module named {spec.explain_layer!r}") from None
     if spec.explain_reshape is not None:
         resolve(spec.explain_reshape)
     if not forward:

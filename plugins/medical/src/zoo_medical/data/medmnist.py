@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from zoo.errors import ConfigError, DatasetNotFoundError
+from zoo.errors import ConfigError, DatasetFormatError, DatasetNotFoundError
 
 NAME = "medmnist"
 HOMEPAGE = "https://medmnist.com (files: https://zenodo.org/records/10519652)"
@@ -76,13 +76,13 @@ class MedMNIST:
         with np.load(path) as archive:
             keys = {f"{split}_images", f"{split}_labels"}
             if not keys <= set(archive.files):
-                raise DatasetNotFoundError(NAME, str(path.parent), f"{path.name} with arrays {sorted(keys)} "
-                                           f"(found {sorted(archive.files)})", HOMEPAGE)
+                raise DatasetFormatError(f"{path}: MedMNIST files hold arrays {sorted(keys)}, "
+                                         f"found {sorted(archive.files)}")
             images, labels = archive[f"{split}_images"], archive[f"{split}_labels"]
         rank = 1 + dims + (1 if channels == 3 else 0)
         if images.ndim != rank or len(images) != len(labels):
-            raise DatasetNotFoundError(NAME, str(path.parent), f"{path.name} with {split}_images of rank {rank} "
-                                       f"for {flag} (got shape {list(images.shape)})", HOMEPAGE)
+            raise DatasetFormatError(f"{path}: {split}_images of {flag} must have rank {rank} and one label "
+                                     f"per image, got images {list(images.shape)} and {len(labels)} labels")
         self.flag, self.task, self.num_classes, self.split = flag, task, classes, split
         self.in_channels, self.spatial_dims = channels, dims
         self.images, self.labels, self.transform = images, labels.reshape(len(labels), -1), transform
