@@ -214,6 +214,18 @@ def test_no_autograd_graph_survives_the_call():
     assert explanation.maps.grad_fn is None
 
 
+@pytest.mark.parametrize("method", ["grad-cam", "saliency"])
+def test_gradients_are_taken_even_under_no_grad_but_not_under_inference_mode(method):
+    model, x = tagged("cnn"), inputs("cnn")
+    layer = "block" if method == "grad-cam" else None
+    expected = zoo.explain(model, x, method=method, target_layer=layer).maps
+    with torch.no_grad():
+        torch.testing.assert_close(zoo.explain(model, x, method=method, target_layer=layer).maps, expected)
+    with torch.inference_mode(), pytest.raises(ExplainError, match="inference_mode"):
+        zoo.explain(model, x, method=method, target_layer=layer)
+    assert torch.is_grad_enabled()
+
+
 def test_the_model_mode_is_restored():
     model, x = tagged("cnn"), inputs("cnn")
     model.train()
@@ -322,6 +334,11 @@ def test_the_cli_explains_a_saved_input(tiny, tmp_path, monkeypatch, capsys):
                        "--out", str(out), "--targets", "1", "2"])
     assert status == 0 and out.read_bytes()[:4] == b"\x89PNG"
     assert "classes [1, 2]" in capsys.readouterr().out
+    from matplotlib import image
+
+    image.imsave(tmp_path / "x.png", np.random.default_rng(0).random((32, 32, 3)))
+    assert cli.main(["explain", "tiny-explain-cnn", str(tmp_path / "x.png"), "--out", str(tmp_path / "png.png")]) == 0
+    assert (tmp_path / "png.png").read_bytes()[:4] == b"\x89PNG"
     (tmp_path / "x.pkl").write_bytes(b"not allowed")
     assert cli.main(["explain", "tiny-explain-cnn", str(tmp_path / "x.pkl")]) == 2
     assert ".npy" in capsys.readouterr().err

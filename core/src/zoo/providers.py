@@ -11,7 +11,8 @@ import fnmatch
 
 PROVIDERS: dict[str, tuple[str, ...]] = {
     "zoo-medical": ("scse-unet-*", "xlstm-unet-*", "medvit-v2-*"),
-    "zoo-graph": ("ultragcn*", "lightgcn*", "catgcn*", "evolvegcn-*", "elliptic-*", "la-gcn*", "la-gat*", "gcn*"),
+    "zoo-graph": ("ultragcn*", "lightgcn*", "catgcn*", "evolvegcn-*", "elliptic-*", "gcn", "la-gcn*", "la-gat*",
+                  "lagnn-*"),
     "zoo-spiking": ("edge-3dsnn*", "meta-spikeformer-*"),
 }
 

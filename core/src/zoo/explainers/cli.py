@@ -53,9 +53,9 @@ def read_input(path: Path, preprocessing: dict):
     if suffix in IMAGE_SUFFIXES:
         from matplotlib import image
 
-        array = np.asarray(image.imread(path), dtype=np.float32)
-        if array.max() > 1.0:  # 8-bit JPEGs come back as 0..255
-            array = array / 255.0
+        raw = np.asarray(image.imread(path))
+        # matplotlib gives PNGs as floats in [0, 1] and JPEGs as 8-bit integers.
+        array = raw.astype(np.float32) / 255.0 if raw.dtype == np.uint8 else raw.astype(np.float32)
         if array.ndim == 2:
             array = array[..., None]
         array = array[..., :3]  # drop an alpha channel

@@ -400,6 +400,12 @@ def _build_view(name: str, records: list[tuple[str, Any, Tensor]], grads: Sequen
     return GridView(acts, grad)
 
 
+def check_autograd_available(method: str) -> None:
+    if torch.is_inference_mode_enabled():
+        raise ExplainError(f"{method} needs gradients, which torch.inference_mode() forbids; call it outside "
+                           "inference mode (torch.no_grad() is fine) or use eigen-cam")
+
+
 @dataclass
 class Capture:
     """What one forward (and backward) pass left: one :class:`GridView` per target layer."""
@@ -413,6 +419,8 @@ def capture(model: nn.Module, x: Any, layers: list[tuple[str, nn.Module]], *, re
             targets: Any, need_grad: bool, method: str) -> Capture:
     """Run ``model`` on ``x`` and return the target layers' activations (and the gradients of the
     target score with respect to them when ``need_grad``)."""
+    if need_grad:
+        check_autograd_available(method)
     for attempt_truncated in (True, False) if need_grad else (False,):
         hooks = _Capture(layers, reshape, need_grad=need_grad, start_grad=attempt_truncated)
         with eval_mode(model), hooks as cap:
@@ -423,6 +431,8 @@ def capture(model: nn.Module, x: Any, layers: list[tuple[str, nn.Module]], *, re
                     # restored a no_grad state after the target layer.
                     torch.set_grad_enabled(True)
                     score, indices = target_score(output, targets)
+                    # Samples are independent in eval mode: the sum's gradient is each one's own.
+                    score = score.sum()
                 else:
                     score, indices = None, None
                     if not callable(targets) and not _is_class_agnostic_output(output):
@@ -436,7 +446,7 @@ def capture(model: nn.Module, x: Any, layers: list[tuple[str, nn.Module]], *, re
             grads: list[Tensor | None] = [None] * len(leaves)
             break
         if score.requires_grad and any(leaf.requires_grad for leaf in leaves):
-            grads = list(torch.autograd.grad(score.sum(), leaves, allow_unused=True))
+            grads = list(torch.autograd.grad(score, leaves, allow_unused=True))
             del score, output
             break
         del score, output

@@ -15,7 +15,14 @@ import torch
 from torch import Tensor, nn
 
 from zoo.errors import ExplainError
-from zoo.explainers.framework import Explanation, call_model, eval_mode, normalize_maps, target_score
+from zoo.explainers.framework import (
+    Explanation,
+    call_model,
+    check_autograd_available,
+    eval_mode,
+    normalize_maps,
+    target_score,
+)
 
 
 def _with_grad_input(x: Any) -> tuple[Any, Tensor]:
@@ -37,6 +44,7 @@ def _with_grad_input(x: Any) -> tuple[Any, Tensor]:
 
 
 def _input_gradient(model: nn.Module, x: Any, targets: Any, method: str) -> tuple[Tensor, Tensor, Tensor | None]:
+    check_autograd_available(method)
     inputs, leaf = _with_grad_input(x)
     with eval_mode(model), torch.enable_grad():
         score, indices = target_score(call_model(model, inputs), targets)

@@ -23,6 +23,12 @@ from zoo.explainers.framework import class_scores, eval_mode, model_logits, targ
 
 METRICS = ("deletion", "insertion", "avg-drop", "increase-in-confidence", "road", "road-morf", "road-lerf")
 
+# The multigrid preconditioner of ROAD's imputation: damped Jacobi smoothing, one sweep before and
+# after each coarsening, a few dozen on the coarsest grid (at most 4 pixels a side).
+JACOBI_DAMPING = 0.8
+SMOOTHING_SWEEPS = 1
+COARSEST_SWEEPS = 30
+
 
 
 def explain_metrics(model: nn.Module, x: Tensor, explanation: Any, metrics: Iterable[str] = ("deletion", "insertion"),
@@ -177,57 +183,93 @@ def blur(x: Tensor, length: int = 11, sigma: float = 5.0) -> Tensor:
     return out
 
 
+def _neighbours(values: Tensor) -> Tensor:
+    """Σ of the 8 neighbours weighted 1/6 (edges) and 1/12 (corners), zero outside the image.
+
+    The stencil is (outer([1, 2, 1], [1, 2, 1]) − 4·centre) / 12: two 1-D passes over a padded
+    copy, a few times faster on a CPU than a depthwise 3×3 convolution."""
+    height, width = values.shape[-2:]
+    padded = F.pad(values, (1, 1, 1, 1))
+    rows = padded[..., :, :width] + 2 * padded[..., :, 1:width + 1] + padded[..., :, 2:]
+    full = rows[..., :height, :] + 2 * rows[..., 1:height + 1, :] + rows[..., 2:, :]
+    return (full - 4 * values) / 12
+
+
+class _Laplacian:
+    """ROAD's system on one grid level: ``A v = m ⊙ (d ⊙ v − N(m ⊙ v))`` for the missing pixels
+    ``m`` (``[N, 1, H, W]``) with ``d`` the weight of each pixel's in-image neighbours."""
+
+    def __init__(self, mask: Tensor):
+        self.mask = mask
+        self.degree = _neighbours(torch.ones_like(mask[:1, :1]))
+        self.jacobi = JACOBI_DAMPING * mask / self.degree
+
+    def __call__(self, v: Tensor) -> Tensor:
+        return self.mask * (self.degree * v - _neighbours(self.mask * v))
+
+
+def _v_cycle(levels: list[_Laplacian], residual: Tensor, level: int = 0) -> Tensor:
+    """One symmetric multigrid V-cycle (damped Jacobi smoothing, restriction by 2×2 sums and its
+    transpose, nearest-neighbour prolongation): an SPD approximate inverse for the CG below."""
+    system = levels[level]
+    sweeps = COARSEST_SWEEPS if level == len(levels) - 1 else SMOOTHING_SWEEPS
+    v = system.jacobi * residual
+    for _ in range(sweeps - 1):
+        v = v + system.jacobi * (residual - system(v))
+    if level == len(levels) - 1:
+        return v
+    height, width = residual.shape[-2:]
+    # Restrict the residual (a coarse cell's operator acts on 4 fine cells, hence the sum).
+    coarse = 4 * F.avg_pool2d(F.pad(residual - system(v), (0, width % 2, 0, height % 2)), 2)
+    correction = _v_cycle(levels, coarse, level + 1)
+    v = v + system.mask * correction.repeat_interleave(2, -2).repeat_interleave(2, -1)[..., :height, :width]
+    for _ in range(sweeps):
+        v = v + system.jacobi * (residual - system(v))
+    return v
+
+
 def impute(images: Tensor, missing: Tensor, *, noise: float = 0.01, generator: torch.Generator | None = None,
-           tol: float = 1e-5, max_iter: int = 2000) -> Tensor:
+           tol: float = 1e-5, max_iter: int = 500) -> Tensor:
     """ROAD's noisy linear imputation, batched: every missing pixel becomes the weighted mean of
-    its in-image 8 neighbours (weights 1/6 for the 4-neighbours, 1/12 for the diagonals, as
-    Rong et al.), known pixels fixed, then ``noise``·N(0, 1)
-    is added to the imputed pixels.
+    its in-image 8 neighbours (1/6 for the 4-neighbours, 1/12 for the diagonals, as Rong et al.),
+    known pixels fixed, then ``noise``·N(0, 1) is added to the imputed pixels.
 
     ``images`` ``[N, C, H, W]``, ``missing`` ``[N, H, W]`` bool. The sparse linear system (which
     the reference code solves with ``scipy.sparse.linalg.spsolve`` per image) is symmetric
-    positive definite on the missing pixels and is solved here for all images and channels at
-    once by conjugate gradients to a relative residual of ``tol`` (about 400 iterations for a 90 %
-    hole at 224×224: fast on a GPU, on a CPU slower than one sparse direct solve per image).
+    positive definite on the missing pixels; it is solved for all images and channels at once by
+    conjugate gradients preconditioned with a geometric multigrid V-cycle, to a relative residual
+    of ``tol`` (about 30 iterations for a 90 % hole at 224×224, where plain CG needs about 400).
     """
-    def neighbours(values: Tensor) -> Tensor:
-        # The ROAD stencil is (outer([1, 2, 1], [1, 2, 1]) − 4·centre) / 12: two 1-D passes over a
-        # zero-padded copy, a few times faster on CPU than a depthwise 3×3 convolution.
-        height, width = values.shape[-2:]
-        padded = F.pad(values, (1, 1, 1, 1))
-        rows = padded[..., :, :width] + 2 * padded[..., :, 1:width + 1] + padded[..., :, 2:]
-        full = rows[..., :height, :] + 2 * rows[..., 1:height + 1, :] + rows[..., 2:, :]
-        return (full - 4 * values) / 12
-
-    mask = missing[:, None].to(images.dtype).expand_as(images)
-    # Weight of the in-image neighbours of each pixel (1 inside, less on the border).
-    degree = neighbours(torch.ones_like(images[:1, :1]))
-    rhs = mask * neighbours(images * (1 - mask))
-
-    def operator(v: Tensor) -> Tensor:
-        return mask * (degree * v - neighbours(mask * v))
+    mask = missing[:, None].to(images.dtype)
+    levels = [_Laplacian(mask)]
+    while min(levels[-1].mask.shape[-2:]) > 4 and len(levels) < 8:
+        levels.append(_Laplacian(F.max_pool2d(levels[-1].mask, 2, ceil_mode=True)))
+    system = levels[0]
 
     def dot(a: Tensor, b: Tensor) -> Tensor:
         return (a * b).flatten(2).sum(-1)[..., None, None]
 
+    rhs = mask * _neighbours(images * (1 - mask))
     solution = torch.zeros_like(images)
     residual = rhs
-    direction = residual.clone()
-    rr = dot(residual, residual)
-    target = (tol ** 2) * rr.clamp_min(1e-30)
+    preconditioned = _v_cycle(levels, residual)
+    direction = preconditioned
+    rz = dot(residual, preconditioned)
+    target = (tol ** 2) * dot(rhs, rhs).clamp_min(1e-30)
     for _ in range(max_iter):
-        if bool((rr <= target).all()):
+        if bool((dot(residual, residual) <= target).all()):
             break
-        applied = operator(direction)
-        step = rr / dot(direction, applied).clamp_min(1e-30)
+        applied = system(direction)
+        step = rz / dot(direction, applied).clamp_min(1e-30)
         solution = solution + step * direction
         residual = residual - step * applied
-        rr_next = dot(residual, residual)
-        direction = residual + (rr_next / rr.clamp_min(1e-30)) * direction
-        rr = rr_next
+        preconditioned = _v_cycle(levels, residual)
+        rz_next = dot(residual, preconditioned)
+        direction = preconditioned + (rz_next / rz.clamp_min(1e-30)) * direction
+        rz = rz_next
     filled = solution + noise * torch.randn(images.shape, generator=generator, device=images.device,
                                             dtype=images.dtype)
-    return torch.where(mask.bool(), filled, images)
+    return torch.where(mask.expand_as(images).bool(), filled, images)
 
 
 def _road(scorer, x: Tensor, maps: Tensor, classes: Tensor, base: Tensor, percentiles: Sequence[float],

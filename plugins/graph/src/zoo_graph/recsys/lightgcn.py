@@ -35,11 +35,12 @@ def train_epoch(model: LightGCNRecommender, adjacency: torch.Tensor, train: torc
         index = order[start:start + batch_size]
         users, pos = train[0, index], train[1, index]
         neg = torch.randint(0, num_items, (len(index),), generator=generator)
-        for _ in range(100):
-            clash = contains(train_keys, users * num_items + neg)
-            if not clash.any():
+        redo = contains(train_keys, users * num_items + neg).nonzero().flatten()
+        for _ in range(100):  # redraw only the clashing entries, and re-check only those
+            if redo.numel() == 0:
                 break
-            neg[clash] = torch.randint(0, num_items, (int(clash.sum()),), generator=generator)
+            neg[redo] = torch.randint(0, num_items, (redo.numel(),), generator=generator)
+            redo = redo[contains(train_keys, users[redo] * num_items + neg[redo])]
         nodes = torch.cat([users, pos + num_users, neg + num_users])
         out = model.lightgcn.get_embedding(adjacency)
         user, pos_emb, neg_emb = out[users], out[pos + num_users], out[neg + num_users]

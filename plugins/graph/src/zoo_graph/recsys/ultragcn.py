@@ -83,11 +83,16 @@ class UltraGCNGraph:
         """``num`` uniform negatives per user [B, num], with replacement; ``sift_pos`` redraws training positives."""
         negatives = torch.randint(0, self.num_items, (len(users), num), generator=generator)
         if sift_pos:
+            keys = users.unsqueeze(1) * self.num_items + negatives
+            rows, cols = contains(self.train_keys, keys).nonzero(as_tuple=True)
+            # redraw only the clashing entries, and re-check only those
             for _ in range(100):
-                clash = contains(self.train_keys, users.unsqueeze(1) * self.num_items + negatives)
-                if not clash.any():
+                if rows.numel() == 0:
                     break
-                negatives[clash] = torch.randint(0, self.num_items, (int(clash.sum()),), generator=generator)
+                drawn = torch.randint(0, self.num_items, (rows.numel(),), generator=generator)
+                negatives[rows, cols] = drawn
+                clash = contains(self.train_keys, users[rows] * self.num_items + drawn)
+                rows, cols = rows[clash], cols[clash]
         return negatives
 
 
