@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import zoo
-from zoo.errors import ConfigError, DatasetNotFoundError
+from zoo.errors import ConfigError, DatasetFormatError, DatasetNotFoundError
 from zoo_graph.data import elliptic as elliptic_data
 from zoo_graph.data import planetoid, recsys
 
@@ -60,7 +60,7 @@ def test_recsys_errors(tmp_path):
         recsys.gowalla(tmp_path)
     (tmp_path / "train.txt").write_text("0 1 2\n1 x\n")
     (tmp_path / "test.txt").write_text("0 3\n")
-    with pytest.raises(ConfigError, match=r"train.txt:2"):
+    with pytest.raises(DatasetFormatError, match=r"train.txt:2"):
         recsys.yelp2018(tmp_path)
 
 
@@ -108,5 +108,10 @@ def test_elliptic_errors(tmp_path):
     write_elliptic(tmp_path)
     with open(tmp_path / "elliptic_txs_edgelist.csv", "a") as handle:
         handle.write("1000,999999\n")
-    with pytest.raises(ConfigError, match="999999"):
+    with pytest.raises(DatasetFormatError, match="999999"):
+        elliptic_data.elliptic(tmp_path)
+    write_elliptic(tmp_path)
+    with open(tmp_path / "elliptic_txs_classes.csv", "a") as handle:
+        handle.write("1000,3\n")
+    with pytest.raises(DatasetFormatError, match=r"elliptic_txs_classes.csv:16: .*'1000,3'"):
         elliptic_data.elliptic(tmp_path)

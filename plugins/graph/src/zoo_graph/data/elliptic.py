@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from zoo.errors import ConfigError, DatasetNotFoundError
+from zoo.errors import ConfigError, DatasetFormatError, DatasetNotFoundError
 
 HOMEPAGE = "https://www.kaggle.com/datasets/ellipticco/elliptic-data-set"
 FILES = ("elliptic_txs_features.csv", "elliptic_txs_classes.csv", "elliptic_txs_edgelist.csv")
@@ -51,7 +51,7 @@ def load_elliptic(root: str | Path, split: str = "all"):
     folder = _find(Path(root))
     features = np.loadtxt(folder / FILES[0], delimiter=",", dtype=np.float64, ndmin=2)
     if features.shape[1] != 167:
-        raise ConfigError(f"{folder / FILES[0]}: expected 167 columns (txId, time step, 165 features), "
+        raise DatasetFormatError(f"{folder / FILES[0]}: expected 167 columns (txId, time step, 165 features), "
                           f"got {features.shape[1]}")
     tx_id = features[:, 0].astype(np.int64)
     index_of = {int(t): i for i, t in enumerate(tx_id)}
@@ -59,18 +59,23 @@ def load_elliptic(root: str | Path, split: str = "all"):
     labels = np.full(len(tx_id), UNKNOWN, dtype=np.int64)
     codes = {"1": ILLICIT, "2": LICIT, "unknown": UNKNOWN}
     with (folder / FILES[1]).open() as handle:
-        next(handle)
-        for line in handle:
+        handle.readline()  # header txId,class
+        for number, line in enumerate(handle, 2):
             tx, _, cls = line.strip().partition(",")
-            if tx:
+            if not tx:
+                continue
+            try:
                 labels[index_of[int(tx)]] = codes[cls.strip()]
+            except (KeyError, ValueError):
+                raise DatasetFormatError(f"{folder / FILES[1]}:{number}: expected 'txId,class' with a known txId "
+                                         f"and class 1, 2 or unknown, got {line.strip()[:60]!r}") from None
 
     edges = np.loadtxt(folder / FILES[2], delimiter=",", dtype=np.int64, skiprows=1, ndmin=2)
     try:
         edge_index = np.array([[index_of[int(a)] for a in edges[:, 0]], [index_of[int(b)] for b in edges[:, 1]]],
                               dtype=np.int64)
     except KeyError as error:
-        raise ConfigError(f"{folder / FILES[2]}: transaction {error.args[0]} is not in {FILES[0]}") from None
+        raise DatasetFormatError(f"{folder / FILES[2]}: transaction {error.args[0]} is not in {FILES[0]}") from None
 
     time_step = torch.from_numpy(features[:, 1].astype(np.int64))
     y = torch.from_numpy(labels)

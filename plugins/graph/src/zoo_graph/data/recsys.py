@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from zoo.errors import ConfigError, DatasetNotFoundError
+from zoo.errors import ConfigError, DatasetFormatError, DatasetNotFoundError
 
 HOMEPAGE = "https://github.com/xue-pai/UltraGCN (data/) or https://github.com/kuandeng/LightGCN (Data/)"
 LAYOUT = "train.txt and test.txt, one 'user item item ...' line per user (0-based ids)"
@@ -52,8 +52,9 @@ def _read(path: Path):
             try:
                 ids = [int(f) for f in fields]
             except ValueError:
-                raise ConfigError(f"{path}:{number}: expected 'user item item ...' integers, got {line[:60]!r}") \
-                    from None
+                raise DatasetFormatError(
+                    f"{path}:{number}: expected 'user item item ...' integers, got {line[:60]!r}"
+                ) from None
             users.extend([ids[0]] * (len(ids) - 1))
             items.extend(ids[1:])
     return np.asarray(users, dtype=np.int64), np.asarray(items, dtype=np.int64)
