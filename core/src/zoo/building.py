@@ -72,8 +72,13 @@ def build_with_weights(spec: ModelSpec, config: Mapping[str, Any], state_dict: M
     tensors, so such a model is built for real instead and the weights are copied in.
     """
     model = instantiate(spec, config, meta=True)
-    check_state_dict(model, state_dict, source=source)
-    model.load_state_dict(state_dict, strict=True, assign=True)
+    try:
+        model.load_state_dict(state_dict, strict=True, assign=True)
+    except RuntimeError:
+        # torch's message is a wall of text; name the keys instead (on a fresh model, since a failed
+        # load may have assigned some tensors already).
+        check_state_dict(instantiate(spec, config, meta=True), state_dict, source=source)
+        raise
     if any(t.is_meta for t in model.parameters()) or any(b.is_meta for b in model.buffers()):
         model = instantiate(spec, config)
         model.load_state_dict(state_dict, strict=True)
