@@ -25,6 +25,8 @@ def test_gcn_rejects_bad_graphs_with_clear_errors():
         model(x, ring(6).float())
     with pytest.raises(InputShapeError, match="F=5"):
         model(torch.rand(6, 4), ring(6))
+    with pytest.raises(InputShapeError, match="got no edge_index"):
+        model(x)
 
 
 def test_skip_gcn_adds_a_linear_input_skip():

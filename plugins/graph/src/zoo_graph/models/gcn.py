@@ -13,6 +13,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch_geometric.nn import GCNConv
 
+from zoo.errors import InputShapeError
 from zoo_graph.models._checks import check_edge_index, check_features
 
 
@@ -35,8 +36,10 @@ class GCN(nn.Module):
         # Skip-GCN (Weber et al.): output = Â·H1·W2 + X·W_skip, no extra bias.
         self.skip = nn.Linear(in_channels, out_channels, bias=False) if skip else None
 
-    def forward(self, x: torch.Tensor, edge_index: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, edge_index: torch.Tensor | None = None) -> torch.Tensor:
         name = type(self).__name__ if self.skip is None else "SkipGCN"
+        if edge_index is None:  # e.g. `zoo explain gcn features.npy`: a graph model needs the graph too
+            raise InputShapeError(f"{name} takes (x [N, {self.in_channels}], edge_index [2, E]); got no edge_index")
         num_nodes = check_features(x, name, self.in_channels)
         check_edge_index(edge_index, num_nodes, name)
         h = F.dropout(x, self.dropout, self.training)
