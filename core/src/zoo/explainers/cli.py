@@ -3,8 +3,10 @@
 INPUT is read only from formats that cannot run code: an image (``.png``, ``.jpg``/``.jpeg``,
 read with matplotlib; scaled to [0, 1] and normalised with the weights' ``mean``/``std``
 preprocessing when declared), a ``.npy`` array (``allow_pickle=False``) or a ``.safetensors``
-file (the tensor named ``input``, or its only tensor). Arrays are used as they are, batch axis
-included.
+file: the tensor named ``input`` or its only tensor, else all its tensors as keyword arguments of
+the model (``x`` and ``edge_index`` for a graph network). Arrays are used as they are, batch axis
+included. ``--out`` ending in ``.png`` draws the maps over the input; ending in ``.safetensors``
+or ``.npy`` stores the maps themselves (per node or per point, for maps that are not pictures).
 """
 
 from __future__ import annotations
@@ -80,7 +82,8 @@ def read_input(path: Path, preprocessing: dict):
             return tensors["input"].float(), None
         if len(tensors) == 1:
             return next(iter(tensors.values())).float(), None
-        raise ExplainError(f"{path} holds tensors {sorted(tensors)}; name the model input 'input'")
+        # Several named inputs (features and an integer edge index, say) keep their dtypes.
+        return {key: value.float() if value.is_floating_point() else value for key, value in tensors.items()}, None
     raise ExplainError(f"unsupported input {path.name!r}: give a .png/.jpg image, a .npy array or a .safetensors file")
 
 
@@ -90,8 +93,32 @@ def run_explain(args: argparse.Namespace) -> int:
     x, picture = read_input(Path(args.input), _preprocessing(args.name))
     model = zoo.load(args.name, pretrained=args.pretrained)
     explanation = zoo.explain(model, x, method=args.method, target_layer=args.target_layer, targets=args.targets)
-    images = picture if picture is not None else (x if x.ndim in (4, 5) else None)
-    out = explanation.save(args.out, images)
+    out = Path(args.out)
+    if out.suffix.lower() in {".npy", ".safetensors"}:
+        write_maps(explanation, out)
+    else:
+        images = picture if picture is not None else (x if getattr(x, "ndim", 0) in (4, 5) else None)
+        try:
+            out = explanation.save(out, images)
+        except ExplainError as error:
+            raise ExplainError(f"{error}; write the maps themselves with --out maps.safetensors") from None
     classes = explanation.targets.tolist() if explanation.targets is not None else "-"
     print(f"wrote {out} ({explanation.method}, layer {explanation.target_layer}, classes {classes})")
     return 0
+
+
+def write_maps(explanation, out: Path) -> None:
+    """The maps (and, for point/voxel models, each point's sample and coordinates) as tensors."""
+    import numpy as np
+
+    if out.suffix.lower() == ".npy":
+        np.save(out, explanation.maps.detach().cpu().numpy(), allow_pickle=False)
+        return
+    from safetensors.torch import save_file
+
+    tensors = {"maps": explanation.maps}
+    for name in ("targets", "batch", "coords"):
+        value = getattr(explanation, name)
+        if value is not None:
+            tensors[name] = value
+    save_file({k: v.detach().cpu().contiguous() for k, v in tensors.items()}, str(out))
