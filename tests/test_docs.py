@@ -21,3 +21,9 @@ def test_every_hook_is_documented_for_plugin_authors():
     guide = (ROOT / "docs" / "plugin-authors.md").read_text()
     hooks = [name for name in vars(zoo.hookspecs) if name.startswith("zoo_")]
     assert hooks and all(f"`{hook}(" in guide for hook in hooks)
+
+
+def test_the_docs_site_builds_without_broken_links(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(tmp_path)],
+                            cwd=ROOT, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
