@@ -19,7 +19,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from zoo.errors import DatasetNotFoundError, InputShapeError
+from zoo.errors import DatasetNotFoundError, InputShapeError, ZooError
 from zoo.registry import get_registry
 from zoo.specs import DatasetSpec, ExplainerSpec, ModelSpec, resolve
 
@@ -183,6 +183,16 @@ def check_dataset_spec(spec: DatasetSpec) -> None:
                 raise ConformanceError(f"dataset {spec.name!r}: the missing-root error omits the layout") from None
         else:
             raise ConformanceError(f"dataset {spec.name!r}: a missing root did not raise DatasetNotFoundError")
+        with tempfile.TemporaryDirectory() as empty:
+            try:
+                zoo.dataset(spec.name, root=empty)
+            except ZooError:
+                pass
+            except Exception as error:
+                raise ConformanceError(f"dataset {spec.name!r}: an empty root raised {type(error).__name__}: {error}; "
+                                       "expected a zoo.errors error naming the expected files") from error
+            else:
+                raise ConformanceError(f"dataset {spec.name!r}: an empty root was accepted")
 
 
 def check_explainer_spec(spec: ExplainerSpec) -> None:
