@@ -16,12 +16,11 @@ def expect_shape(tensor, pattern: str, *, name: str = "input", model: str = "", 
     """
     where = f"{model}: " if model else ""
     expected = " ".join(pattern.split())
-    fixed = {key: value for key, value in sizes.items()}
     shape = getattr(tensor, "shape", None)
     if shape is None:
         raise InputShapeError(f"{where}{name} must be a tensor of shape [{expected}], got {type(tensor).__name__}")
     axes = pattern.split()
-    described = "[" + ", ".join(f"{a}={fixed[a]}" if a in fixed else a for a in axes) + "]"
+    described = "[" + ", ".join(f"{a}={sizes[a]}" if a in sizes else a for a in axes) + "]"
     if len(shape) != len(axes):
         raise InputShapeError(
             f"{where}{name} must have {len(axes)} dimensions {described}, got shape {list(shape)}"
@@ -29,7 +28,7 @@ def expect_shape(tensor, pattern: str, *, name: str = "input", model: str = "", 
     bound: dict[str, int] = {}
     for axis, size in zip(axes, shape):
         size = int(size)
-        want = int(axis) if axis.isdigit() else fixed.get(axis, bound.get(axis))
+        want = int(axis) if axis.isdigit() else sizes.get(axis, bound.get(axis))
         if want is not None and size != want:
             raise InputShapeError(f"{where}{name} must have shape {described}, got {list(shape)} ({axis} != {want})")
         if not axis.isdigit():
