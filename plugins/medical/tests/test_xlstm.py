@@ -9,7 +9,8 @@ from torch import nn
 from zoo.errors import ConfigError, InputShapeError
 from zoo_medical import plugin
 from zoo_medical.blocks.mlstm import ViLBlock, ViLSpatial, mlstm_parallel, vil_block_params
-from zoo_medical.models.xlstm_unet import PLAN_2D, PLAN_3D, build_xlstm_unet
+from zoo_medical.models.xlstm_unet import build_xlstm_unet
+from zoo_medical.plans import PLAN_2D, PLAN_3D
 
 
 def count(module: nn.Module) -> int:
@@ -140,7 +141,7 @@ def test_input_checks():
 
 
 def test_plugin_plans_match_the_model_module():
-    assert plugin._PLAN_3D == PLAN_3D and plugin._PLAN_2D == PLAN_2D
+    assert plugin.PLAN_3D is PLAN_3D and plugin.PLAN_2D is PLAN_2D
 
 
 def test_he_init_and_forget_gate_bias():

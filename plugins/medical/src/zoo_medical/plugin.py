@@ -11,6 +11,7 @@ from zoo import DatasetSpec, ModelSpec, Paper, hookimpl
 # The readers' modules are light (pathlib, json and zoo.errors at import time); sharing their
 # layout strings keeps the spec and the missing-root error saying the same thing.
 from zoo_medical.data import decathlon, medmnist
+from zoo_medical.plans import PLAN_2D, PLAN_3D
 
 SCSE = Paper(
     title="Recalibrating Fully Convolutional Networks with Spatial and Channel 'Squeeze & Excitation' Blocks",
@@ -34,16 +35,6 @@ _SCSE = "zoo_medical.models.scse_unet"
 _XLSTM = "zoo_medical.models.xlstm_unet"
 _MEDVIT = "zoo_medical.models.medvit"
 
-# Representative nnU-Net plans (kept in sync with zoo_medical.models.xlstm_unet.PLAN_3D/PLAN_2D,
-# which a test asserts; duplicated here because this module may not import the model code).
-_PLAN_3D = {"spatial_dims": 3, "in_channels": 1, "out_channels": 14, "features": [32, 64, 128, 256, 320, 320],
-            "strides": [[1, 1, 1], [2, 2, 2], [2, 2, 2], [2, 2, 2], [2, 2, 2], [1, 2, 2]], "kernel_sizes": 3,
-            "n_blocks_per_stage": 2, "n_conv_per_stage_decoder": 2, "deep_supervision": False}
-_PLAN_2D = {"spatial_dims": 2, "in_channels": 3, "out_channels": 8, "features": [32, 64, 128, 256, 512, 512, 512],
-            "strides": [[1, 1], [2, 2], [2, 2], [2, 2], [2, 2], [2, 2], [2, 2]], "kernel_sizes": 3,
-            "n_blocks_per_stage": 2, "n_conv_per_stage_decoder": 2, "deep_supervision": False}
-
-
 def _scse(dims: int, num_params: int) -> ModelSpec:
     return ModelSpec(
         name=f"scse-unet-{dims}d", domain="medical", task="segmentation", paper=SCSE,
@@ -62,7 +53,7 @@ def _scse(dims: int, num_params: int) -> ModelSpec:
 
 
 def _xlstm(variant: str, dims: int, num_params: int, patch: list[int] | None) -> ModelSpec:
-    plan = dict(_PLAN_3D if dims == 3 else _PLAN_2D, variant=variant)
+    plan = dict(PLAN_3D if dims == 3 else PLAN_2D, variant=variant)
     if patch is not None:
         plan["patch_size"] = patch
     return ModelSpec(

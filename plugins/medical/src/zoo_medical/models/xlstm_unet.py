@@ -37,6 +37,7 @@ from torch.nn import functional as F
 from zoo.errors import ConfigError
 from zoo_medical._checks import check_input, total_stride
 from zoo_medical.blocks.mlstm import ViLSpatial
+from zoo_medical.plans import PLAN_3D
 
 VARIANTS = ("bot", "enc")
 
@@ -205,17 +206,6 @@ class XLSTMUNet(nn.Module):
             if self.deep_supervision or s == last:
                 outputs.append(self.seg_layers[s](x))
         return outputs[::-1] if self.deep_supervision else outputs[-1]
-
-
-# Representative nnU-Net plans (the paper's exact plans are per dataset): 3-D AMOS-like abdomen MR,
-# 14 classes; 2-D endoscopy-like RGB, 8 classes. The enc patch sizes of the registered specs are
-# small (CPU tests; the parallel mLSTM needs S^2 memory): pass the plan's patch_size to train.
-PLAN_3D = {"spatial_dims": 3, "in_channels": 1, "out_channels": 14, "features": [32, 64, 128, 256, 320, 320],
-           "strides": [[1, 1, 1], [2, 2, 2], [2, 2, 2], [2, 2, 2], [2, 2, 2], [1, 2, 2]], "kernel_sizes": 3,
-           "n_blocks_per_stage": 2, "n_conv_per_stage_decoder": 2, "deep_supervision": False}
-PLAN_2D = {"spatial_dims": 2, "in_channels": 3, "out_channels": 8, "features": [32, 64, 128, 256, 512, 512, 512],
-           "strides": [[1, 1], [2, 2], [2, 2], [2, 2], [2, 2], [2, 2], [2, 2]], "kernel_sizes": 3,
-           "n_blocks_per_stage": 2, "n_conv_per_stage_decoder": 2, "deep_supervision": False}
 
 
 def build_xlstm_unet(variant: str = "bot", spatial_dims: int = 3, in_channels: int = 1, out_channels: int = 14,
