@@ -8,11 +8,10 @@ user has not interacted with; the loss is torch_geometric's ``LightGCN.recommend
 
 from __future__ import annotations
 
-import time
-
 import torch
 
 from zoo_graph.models.lightgcn import LightGCNRecommender
+from zoo_graph.recsys.epoch import optimize_over_pairs
 from zoo_graph.recsys.metrics import contains
 
 PAPER_CONFIG = dict(lr=1e-3, batch_size=2048, lambda_reg=1e-4)
@@ -27,14 +26,10 @@ def train_epoch(model: LightGCNRecommender, adjacency: torch.Tensor, train: torc
     ``user * I + item`` of the training pairs, to reject positives drawn as negatives.
     """
     model.train()
-    started = time.perf_counter()
     num_users, num_items = model.num_users, model.num_items
-    order = torch.randperm(train.shape[1], generator=generator)
-    total, batches = 0.0, 0
-    for start in range(0, len(order), batch_size):
-        index = order[start:start + batch_size]
-        users, pos = train[0, index], train[1, index]
-        neg = torch.randint(0, num_items, (len(index),), generator=generator)
+
+    def batch_loss(users: torch.Tensor, pos: torch.Tensor) -> torch.Tensor:
+        neg = torch.randint(0, num_items, (len(users),), generator=generator)
         redo = contains(train_keys, users * num_items + neg).nonzero().flatten()
         for _ in range(100):  # redraw only the clashing entries, and re-check only those
             if redo.numel() == 0:
@@ -45,12 +40,6 @@ def train_epoch(model: LightGCNRecommender, adjacency: torch.Tensor, train: torc
         out = model.lightgcn.get_embedding(adjacency)
         user, pos_emb, neg_emb = out[users], out[pos + num_users], out[neg + num_users]
         pos_rank, neg_rank = (user * pos_emb).sum(-1), (user * neg_emb).sum(-1)
-        loss = model.lightgcn.recommendation_loss(pos_rank, neg_rank, node_id=nodes, lambda_reg=lambda_reg)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        total += loss.item()
-        batches += 1
-        if time_budget is not None and time.perf_counter() - started > time_budget:
-            break
-    return total / max(batches, 1), batches
+        return model.lightgcn.recommendation_loss(pos_rank, neg_rank, node_id=nodes, lambda_reg=lambda_reg)
+
+    return optimize_over_pairs(train, batch_size, batch_loss, optimizer, generator, time_budget)

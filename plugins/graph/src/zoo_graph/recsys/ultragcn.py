@@ -19,7 +19,6 @@ and the ``w2 == 0`` path (a NameError there) works.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,6 +26,7 @@ import torch
 import torch.nn.functional as F
 
 from zoo_graph.models.ultragcn import UltraGCN
+from zoo_graph.recsys.epoch import optimize_over_pairs
 from zoo_graph.recsys.metrics import contains
 
 
@@ -132,19 +132,9 @@ def train_epoch(model: UltraGCN, graph: UltraGCNGraph, train: torch.Tensor, opti
     ``time_budget`` (seconds) stops the epoch early, for benchmarks with a wall-clock budget.
     """
     model.train()
-    started = time.perf_counter()
-    order = torch.randperm(train.shape[1], generator=generator)
-    total, batches = 0.0, 0
-    for start in range(0, len(order), config["batch_size"]):
-        index = order[start:start + config["batch_size"]]
-        users, pos = train[0, index], train[1, index]
+
+    def batch_loss(users: torch.Tensor, pos: torch.Tensor) -> torch.Tensor:
         neg = graph.sample_negatives(users, config["negative_num"], config["sift_pos"], generator)
-        loss = ultragcn_loss(model, graph, users, pos, neg, **config)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        total += loss.item()
-        batches += 1
-        if time_budget is not None and time.perf_counter() - started > time_budget:
-            break
-    return total / max(batches, 1), batches
+        return ultragcn_loss(model, graph, users, pos, neg, **config)
+
+    return optimize_over_pairs(train, config["batch_size"], batch_loss, optimizer, generator, time_budget)
