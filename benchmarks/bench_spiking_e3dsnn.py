@@ -24,22 +24,13 @@ import time
 from collections import defaultdict
 
 import torch
+from _timing import best_time
 
 import zoo
 from zoo_spiking.blocks.sparse_conv import SparseConv3d, SubMConv3d
 from zoo_spiking.data import collate, farthest_point_sample, normalize_coord, sample_shape, voxelize
 
 E_MAC, E_AC = 4.6e-12, 0.9e-12
-
-
-def best_time(fn, repeat: int) -> float:
-    fn()
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def stage_of(name: str) -> str:

@@ -12,22 +12,12 @@ of ``--repeat`` runs (robust to other load on the machine). The outputs agree at
 from __future__ import annotations
 
 import argparse
-import time
 
 import torch
 import torch.nn.functional as F
+from _timing import best_time
 
 from zoo_spiking.blocks.sparse_conv import SparseTensor, SubMConv3d, submanifold_rulebook
-
-
-def best_time(fn, repeat: int) -> float:
-    fn()
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def allocated_bytes(fn) -> int:
