@@ -42,6 +42,16 @@ def instantiate(spec: ModelSpec, config: Mapping[str, Any], *, meta: bool = Fals
     return model
 
 
+def call_model(model, inputs):
+    """``model(x)``, ``model(*x)`` for a tuple, ``model(**x)`` for a mapping: how a ModelSpec's
+    example input (and any input zoo passes on) is fed to the model."""
+    if isinstance(inputs, Mapping):
+        return model(**inputs)
+    if isinstance(inputs, tuple):
+        return model(*inputs)
+    return model(inputs)
+
+
 def check_state_dict(model, state_dict: Mapping[str, Any], *, source: str) -> None:
     """Raise :class:`StateDictMismatchError` unless keys and shapes match the model exactly."""
     expected = model.state_dict()

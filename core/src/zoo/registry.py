@@ -97,6 +97,11 @@ class Registry:
     def explainer(self, name: str) -> ExplainerSpec:
         return self._get("explainer", name)
 
+    def is_registered(self, spec) -> bool:
+        """Whether this very spec object is the one registered under its name."""
+        kind = next(kind for kind, (_, spec_type, _) in _KINDS.items() if isinstance(spec, spec_type))
+        return self._specs[kind].get(spec.name) is spec
+
     def plugin_of(self, kind: str, name: str) -> str:
         return self._owner[kind][name]
 

@@ -34,6 +34,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from zoo.building import call_model
 from zoo.errors import ExplainError, suggest
 
 # Epsilon of pytorch-grad-cam's min-max scaling, kept for numerical parity with it.
@@ -205,15 +206,6 @@ def resolve_reshape(model: nn.Module, reshape: Any) -> Callable | None:
 # --------------------------------------------------------------------------------------------
 # Running the model
 # --------------------------------------------------------------------------------------------
-
-
-def call_model(model: nn.Module, x: Any) -> Any:
-    """``model(x)``, ``model(*x)`` for a tuple, ``model(**x)`` for a mapping (as ModelSpec inputs)."""
-    if isinstance(x, Mapping):
-        return model(**x)
-    if isinstance(x, tuple):
-        return model(*x)
-    return model(x)
 
 
 def first_tensor(x: Any) -> Tensor | None:

@@ -14,10 +14,10 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from zoo.building import call_model
 from zoo.errors import ExplainError
 from zoo.explainers.framework import (
     Explanation,
-    call_model,
     check_autograd_available,
     eval_mode,
     normalize_maps,

@@ -19,7 +19,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from zoo.errors import DatasetNotFoundError, InputShapeError, ZooError
+from zoo.building import call_model
+from zoo.errors import DatasetNotFoundError, ExplainError, InputShapeError, ZooError
 from zoo.registry import get_registry
 from zoo.specs import DatasetSpec, ExplainerSpec, ModelSpec, resolve
 
@@ -42,15 +43,6 @@ def dataset_specs(plugin: str | None = None) -> list[DatasetSpec]:
 def explainer_specs(plugin: str | None = None) -> list[ExplainerSpec]:
     registry = get_registry()
     return [s for s in registry.explainers() if plugin is None or registry.plugin_of("explainer", s.name) == plugin]
-
-
-def call_model(model, inputs):
-    """``model(x)``, ``model(*x)`` or ``model(**x)`` depending on what the example input is."""
-    if isinstance(inputs, tuple):
-        return model(*inputs)
-    if isinstance(inputs, dict):
-        return model(**inputs)
-    return model(inputs)
 
 
 def _tensors(value) -> list:
@@ -96,7 +88,6 @@ def check_model(spec: ModelSpec, *, forward: bool = True, round_trip: bool = Tru
     if counted != spec.num_params:
         raise _fail(spec, "declared parameter count", f"the spec says {spec.num_params:,}, the model has {counted:,}")
     if spec.explain_layer is not None:
-        from zoo.errors import ExplainError
         from zoo.explainers.framework import find_layer
 
         try:  # the explainers' own lookup, so "decoder.-1" style paths are checked as they will be used
@@ -140,7 +131,7 @@ def _check_round_trip(spec: ModelSpec, model, inputs, outputs) -> None:
 
     import zoo
 
-    registered = get_registry()._specs["model"].get(spec.name) is spec
+    registered = get_registry().is_registered(spec)
     with tempfile.TemporaryDirectory() as folder:
         if registered:
             zoo.save(model, folder)
@@ -174,7 +165,7 @@ def check_dataset_spec(spec: DatasetSpec) -> None:
         raise ConformanceError(f"dataset {spec.name!r}: builder {spec.builder!r} is not callable")
     if not spec.layout.strip():
         raise ConformanceError(f"dataset {spec.name!r}: layout must describe the files expected under root")
-    if get_registry()._specs["dataset"].get(spec.name) is spec:
+    if get_registry().is_registered(spec):
         missing = Path(tempfile.gettempdir()) / "zoo-conformance-no-such-root" / spec.name
         try:
             zoo.dataset(spec.name, root=missing)
