@@ -103,7 +103,8 @@ def build(name: str, **config: Any):
     return model
 
 
-def _is_path(name: str) -> bool:
+def is_local_reference(name: str) -> bool:
+    """Whether ``name`` designates a folder written by :func:`save` rather than a registered model."""
     return name.startswith((".", "/", "~")) or os.sep in name or Path(name).is_dir()
 
 
@@ -124,7 +125,7 @@ def load(name: str | os.PathLike, pretrained: bool = False, *, device: Any = Non
         if config:
             raise ConfigError("a saved model's config is fixed by its weights; do not pass config overrides")
         model = _load_folder(fetch_repo(*parse_hub_uri(text)), source=text)
-    elif _is_path(text):
+    elif is_local_reference(text):
         if config:
             raise ConfigError("a saved model's config is fixed by its weights; do not pass config overrides")
         folder = Path(text).expanduser()

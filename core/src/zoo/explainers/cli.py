@@ -33,10 +33,10 @@ def add_explain_command(subparsers) -> None:
 
 
 def _preprocessing(name: str) -> dict:
-    from zoo.api import parse_name
+    from zoo.api import is_local_reference, parse_name
     from zoo.registry import get_registry
 
-    if name.startswith("hf://") or "/" in name or Path(name).exists():
+    if name.startswith("hf://") or is_local_reference(name):
         return {}
     base, tag = parse_name(name)
     spec = get_registry().model(base)
