@@ -23,7 +23,7 @@ hookimpl = pluggy.HookimplMarker("zoo")
 _API = {
     "list_models", "list_datasets", "list_explainers", "info", "load", "save", "publish",
     "download", "dataset", "explain", "explain_metrics", "build", "register_plugin",
-    "unregister_plugin", "plugin_report", "parse_name",
+    "unregister_plugin", "plugin_report", "parse_name", "parse_reference",
 }
 
 __all__ = [

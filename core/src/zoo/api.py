@@ -12,20 +12,15 @@ from typing import Any
 
 from zoo import __version__
 from zoo.errors import ConfigError, DatasetNotFoundError, UnknownNameError, ZooError
+from zoo.references import Reference, folder_hint, parse_name, parse_reference
 from zoo.registry import get_registry, register_plugin, unregister_plugin
 from zoo.specs import ModelSpec, WeightsSpec, resolve
 
 __all__ = [
     "build", "dataset", "download", "explain", "explain_metrics", "info", "list_datasets",
-    "list_explainers", "list_models", "load", "parse_name", "plugin_report", "publish",
+    "list_explainers", "list_models", "load", "parse_name", "parse_reference", "plugin_report", "publish",
     "register_plugin", "save", "unregister_plugin",
 ]
-
-
-def parse_name(name: str) -> tuple[str, str | None]:
-    """``"edge-3dsnn.modelnet40"`` -> ``("edge-3dsnn", "modelnet40")``; a bare name has no tag."""
-    base, _, tag = name.partition(".")
-    return base, tag or None
 
 
 def list_models(pattern: str | None = None, *, domain: str | None = None, task: str | None = None,
@@ -58,13 +53,48 @@ def _weights_info(weights: WeightsSpec) -> dict[str, Any]:
     }
 
 
-def info(name: str) -> dict[str, Any]:
-    """Everything the registry knows about a model (no model code is imported)."""
+def registered_model(reference: Reference) -> ModelSpec:
+    """The spec a registry reference names; an unknown name that is also a folder here gets a hint."""
+    try:
+        return get_registry().model(reference.name)
+    except UnknownNameError as error:
+        hint = folder_hint(reference)
+        if hint:
+            raise UnknownNameError(error.kind, error.name, error.known, f"{error.hint} {hint}".strip()) from None
+        raise
+
+
+def saved_config(reference: Reference) -> dict[str, Any]:
+    """The ``config.json`` of a saved folder or a published Hub repo."""
+    from zoo.serialization import read_folder_config
+
+    if reference.kind == "hub":
+        from zoo.hub import fetch_repo
+
+        return read_folder_config(fetch_repo(reference.repo_id, reference.revision, patterns=("config.json",)))
+    if not reference.path.is_dir():
+        raise ConfigError(f"{reference.text!r} is not a folder written by zoo.save (no such directory)")
+    return read_folder_config(reference.path)
+
+
+def info(name: str | os.PathLike) -> dict[str, Any]:
+    """Everything the registry knows about a model (no model code is imported).
+
+    ``name`` is any reference :func:`load` takes; for a saved folder or a Hub repo the model's
+    registry entry is shown with the saved config under ``"saved"``.
+    """
+    reference = parse_reference(name)
+    if reference.kind != "registry":
+        saved = saved_config(reference)
+        return _spec_info(get_registry().model(saved["zoo_model"])) | {"saved": saved}
+    spec = registered_model(reference)
+    if reference.tag:
+        spec.get_weights(reference.tag)
+    return _spec_info(spec)
+
+
+def _spec_info(spec: ModelSpec) -> dict[str, Any]:
     registry = get_registry()
-    base, tag = parse_name(name)
-    spec = registry.model(base)
-    if tag:
-        spec.get_weights(tag)
     default = spec.default_weights
     return {
         "name": spec.name, "plugin": registry.plugin_of("model", spec.name), "domain": spec.domain,
@@ -95,17 +125,14 @@ def build(name: str, **config: Any):
     """A randomly initialised model from its spec's default config updated with ``config``."""
     from zoo.building import instantiate, merge_config
 
-    base, tag = parse_name(name)
-    spec = get_registry().model(base)
-    weights = _select_weights(spec, tag, pretrained=False)
+    reference = parse_reference(name)
+    if reference.kind != "registry":
+        raise ConfigError(f"zoo.build takes a registry name, got {name!r}; load saved models with zoo.load")
+    spec = registered_model(reference)
+    weights = _select_weights(spec, reference.tag, pretrained=False)
     model = instantiate(spec, merge_config(spec, weights.config if weights else {}, config))
     model.zoo_weights = None
     return model
-
-
-def is_local_reference(name: str) -> bool:
-    """Whether ``name`` designates a folder written by :func:`save` rather than a registered model."""
-    return name.startswith((".", "/", "~")) or os.sep in name or Path(name).is_dir()
 
 
 def load(name: str | os.PathLike, pretrained: bool = False, *, device: Any = None, **config: Any):
@@ -113,31 +140,29 @@ def load(name: str | os.PathLike, pretrained: bool = False, *, device: Any = Non
 
     ``name`` is a registered model (``"edge-3dsnn"``, or ``"edge-3dsnn.modelnet40"`` to pick the
     weights tag), a Hub repo written by :func:`publish` (``"hf://org/repo@revision"``) or a local
-    folder written by :func:`save`. Registry weights are downloaded once, checked against their pinned
+    folder written by :func:`save` (a path: ``"./out"``, ``"/x"``, ``"~/x"``, ``"out/x"``,
+    ``"file://…"`` or a ``Path``; a bare name is always a registry name, see :mod:`zoo.references`).
+    Registry weights are downloaded once, checked against their pinned
     sha256 and cached. A model with weights is returned in eval mode; a random init in train mode.
     """
     from zoo.building import build_with_weights, merge_config
-    from zoo.hub import fetch_repo, fetch_weights, parse_hub_uri
+    from zoo.hub import fetch_repo, fetch_weights
     from zoo.serialization import read_checkpoint, read_safetensors
 
-    text = os.fspath(name)
-    if text.startswith("hf://"):
-        if config:
-            raise ConfigError("a saved model's config is fixed by its weights; do not pass config overrides")
-        model = _load_folder(fetch_repo(*parse_hub_uri(text)), source=text)
-    elif is_local_reference(text):
-        if config:
-            raise ConfigError("a saved model's config is fixed by its weights; do not pass config overrides")
-        folder = Path(text).expanduser()
-        if not folder.is_dir():
-            raise ConfigError(f"{text!r} is not a folder written by zoo.save (no such directory)")
-        model = _load_folder(folder, source=str(folder))
+    reference = parse_reference(name)
+    if reference.kind != "registry" and config:
+        raise ConfigError("a saved model's config is fixed by its weights; do not pass config overrides")
+    if reference.kind == "hub":
+        model = _load_folder(fetch_repo(reference.repo_id, reference.revision), source=reference.text)
+    elif reference.kind == "folder":
+        if not reference.path.is_dir():
+            raise ConfigError(f"{reference.text!r} is not a folder written by zoo.save (no such directory)")
+        model = _load_folder(reference.path, source=str(reference.path))
     else:
-        base, tag = parse_name(text)
-        spec = get_registry().model(base)
-        weights = _select_weights(spec, tag, pretrained)
+        spec = registered_model(reference)
+        weights = _select_weights(spec, reference.tag, pretrained)
         if weights is None or not pretrained:
-            model = build(text, **config)
+            model = build(reference.text, **config)
         else:
             path = fetch_weights(weights, spec.name)
             if weights.converter:
@@ -231,9 +256,11 @@ def download(name: str, *, verify: bool = False) -> Path:
     """Fetch a model's weights into the cache (``name`` or ``name.tag``) and return the file path."""
     from zoo.hub import fetch_weights
 
-    base, tag = parse_name(name)
-    spec = get_registry().model(base)
-    weights = _select_weights(spec, tag, pretrained=True)
+    reference = parse_reference(name)
+    if reference.kind != "registry":
+        raise ConfigError(f"zoo.download takes a registry name (name or name.tag), got {name!r}")
+    spec = registered_model(reference)
+    weights = _select_weights(spec, reference.tag, pretrained=True)
     return fetch_weights(weights, spec.name, verify_full=verify)
 
 

@@ -74,13 +74,43 @@ def check_state_dict(model, state_dict: Mapping[str, Any], *, source: str) -> No
         )
 
 
+# torch's CPU allocator aligns every allocation to 64 bytes; oneDNN/MKL pick their kernels by the
+# alignment of the weights, so a model computes the same numbers only on weights aligned as they were.
+TENSOR_ALIGNMENT = 64
+
+
+def aligned_tensors(state_dict: Mapping[str, Any]) -> dict[str, Any]:
+    """``state_dict`` with every tensor that is not contiguous and 64-byte aligned copied into fresh memory.
+
+    ``safetensors.torch.load_file`` hands back views into a memory map at whatever offset the file
+    puts them, and a converter may return transposed views. Adopted as they are (``assign=True``),
+    such weights make oneDNN/MKL take other kernel paths than the model that was saved, and outputs
+    differ in the last bits depending on the file's layout and the CPU. Aligned tensors are kept as
+    they are (no copy).
+    """
+    import torch
+
+    out = {}
+    for key, tensor in state_dict.items():
+        if isinstance(tensor, torch.Tensor) and tensor.device.type == "cpu" and tensor.numel() and (
+            not tensor.is_contiguous() or tensor.data_ptr() % TENSOR_ALIGNMENT
+        ):
+            tensor = tensor.clone(memory_format=torch.contiguous_format)
+        out[key] = tensor
+    return out
+
+
 def build_with_weights(spec: ModelSpec, config: Mapping[str, Any], state_dict: Mapping[str, Any], *, source: str):
     """Build on the meta device and adopt the tensors of ``state_dict`` (``assign=True``).
 
+    This is the one place where weights from a folder, the Hub or a plugin's pinned file become a
+    model's parameters; they are realigned first (:func:`aligned_tensors`), so a loaded model gives
+    bit for bit the outputs of the model that was saved, whatever the file layout and the CPU.
     Building on meta skips the random initialisation the weights would overwrite anyway. A model
     that keeps state outside its state dict (non-persistent buffers) would be left with meta
     tensors, so such a model is built for real instead and the weights are copied in.
     """
+    state_dict = aligned_tensors(state_dict)
     model = instantiate(spec, config, meta=True)
     try:
         model.load_state_dict(state_dict, strict=True, assign=True)

@@ -105,7 +105,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     import platform
     import time
 
-    from zoo import __version__, hub
+    from zoo import __version__, hashing, hub
     from zoo.api import plugin_report
 
     problems = 0
@@ -127,7 +127,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     cache = hub.hub_cache_dir() or os.path.expanduser("~/.cache/huggingface/hub")
     size = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(cache) for f in fs
                if not os.path.islink(os.path.join(d, f))) if os.path.isdir(cache) else 0
-    print(f"Hub cache: {cache} ({size / 1e6:.1f} MB)   zoo cache: {hub.zoo_cache_dir()}")
+    print(f"Hub cache: {cache} ({size / 1e6:.1f} MB)   zoo cache: {hashing.zoo_cache_dir()}")
     target = hub.endpoint() or "https://huggingface.co"
     if hub.offline():
         print(f"Hub endpoint: {target} (HF_HUB_OFFLINE is set: not contacted)")

@@ -18,8 +18,8 @@ class UnknownNameError(ZooError, KeyError):
     """A model, dataset, explainer or weights tag that no installed plugin registers."""
 
     def __init__(self, kind: str, name: str, known: Iterable[str], hint: str = ""):
-        self.kind, self.name = kind, name
-        self.suggestions = difflib.get_close_matches(name, list(known), n=5, cutoff=0.5)
+        self.kind, self.name, self.known, self.hint = kind, name, list(known), hint
+        self.suggestions = difflib.get_close_matches(name, self.known, n=5, cutoff=0.5)
         message = f"unknown {kind} {name!r}"
         if self.suggestions:
             message += "; did you mean " + ", ".join(repr(s) for s in self.suggestions) + "?"

@@ -11,12 +11,11 @@ reads them once, at import), so a test or a notebook can change them at run time
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 from pathlib import Path
 
 from zoo.errors import CorruptWeightsError, HubError, OfflineError
+from zoo.hashing import sha256_of, verify_file
 from zoo.specs import WeightsSpec
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -37,56 +36,6 @@ def hub_cache_dir() -> str | None:
     if os.environ.get("HF_HOME"):
         return str(Path(os.environ["HF_HOME"]) / "hub")
     return None  # the client's default
-
-
-def zoo_cache_dir() -> Path:
-    if os.environ.get("ZOO_CACHE"):
-        return Path(os.environ["ZOO_CACHE"])
-    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "zoo"
-
-
-def sha256_of(path: str | Path, chunk: int = 1 << 22) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while block := handle.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _stamp_path(sha256: str) -> Path:
-    return zoo_cache_dir() / "verified" / f"{sha256}.json"
-
-
-def _fingerprint(path: Path) -> dict:
-    real = path.resolve()
-    stat = real.stat()
-    return {"path": str(real), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "inode": stat.st_ino}
-
-
-def verify_file(path: str | Path, sha256: str, *, full: bool = False) -> bool:
-    """Whether ``path`` has content ``sha256``.
-
-    A file is hashed once; the result is remembered with the file's size, mtime and inode, so a
-    warm load does not re-hash, while any write to the file (a truncation, an overwrite) forces a
-    new hash. ``full=True`` always hashes (``zoo download --verify``, ``zoo doctor``).
-    """
-    path = Path(path)
-    stamp = _stamp_path(sha256)
-    fingerprint = _fingerprint(path)
-    if not full and stamp.exists():
-        try:
-            if json.loads(stamp.read_text()) == fingerprint:
-                return True
-        except (OSError, ValueError):
-            pass
-    if sha256_of(path) != sha256:
-        return False
-    try:
-        stamp.parent.mkdir(parents=True, exist_ok=True)
-        stamp.write_text(json.dumps(fingerprint))
-    except OSError:  # a read-only cache only costs a re-hash next time
-        pass
-    return True
 
 
 def _client_call(function, what: str, **kwargs):
@@ -145,26 +94,13 @@ def fetch_weights(weights: WeightsSpec, model_name: str, *, verify_full: bool = 
     return path
 
 
-def parse_hub_uri(uri: str) -> tuple[str, str | None]:
-    """``hf://org/repo@rev`` -> (``org/repo``, ``rev`` or None)."""
-    body = uri[len("hf://"):]
-    repo_id, _, revision = body.partition("@")
-    if repo_id.count("/") != 1 or not all(repo_id.split("/")):
-        from zoo.errors import ConfigError
-
-        raise ConfigError(f"{uri!r} is not a Hub reference; expected 'hf://org/name' or 'hf://org/name@revision'")
-    return repo_id, revision or None
-
-
-def fetch_repo(repo_id: str, revision: str | None) -> Path:
+def fetch_repo(repo_id: str, revision: str | None, patterns: tuple[str, ...] = (
+        "config.json", "*.safetensors", "README.md", "*.bin", "*.pt", "*.pth", "*.ckpt")) -> Path:
     """Download the files zoo reads from a repo written by :func:`zoo.save` / :func:`zoo.publish`."""
     from huggingface_hub import snapshot_download
 
     what = f"hf://{repo_id}" + (f"@{revision}" if revision else "")
-    folder = _client_call(
-        snapshot_download, what, repo_id=repo_id, revision=revision,
-        allow_patterns=["config.json", "*.safetensors", "README.md", "*.bin", "*.pt", "*.pth", "*.ckpt"],
-    )
+    folder = _client_call(snapshot_download, what, repo_id=repo_id, revision=revision, allow_patterns=list(patterns))
     return Path(folder)
 
 

@@ -37,9 +37,13 @@ class Registry:
         specs, owner, clashes = self._specs[kind], self._owner[kind], self._clashes[kind]
         for impl in getattr(self.manager.hook, hook_name).get_hookimpls():
             info = self.plugins.setdefault(impl.plugin_name, PluginInfo(impl.plugin_name, repr(impl.plugin)))
+            # One plugin at a time, so a raising hook only loses its own plugin; through pluggy's
+            # hook caller, so pluggy's tracing (add_hookcall_monitoring, enable_tracing) sees the call.
+            others = [plugin for plugin in self.manager.get_plugins() if plugin is not impl.plugin]
             try:
-                returned = list(impl.function() or ())
-            except Exception as error:  # noqa: BLE001 - a raising hook only loses its own plugin
+                results = self.manager.subset_hook_caller(hook_name, remove_plugins=others)()
+                returned = [spec for result in results for spec in (result or ())]
+            except Exception as error:  # noqa: BLE001 - isolation is the point
                 report_failure(info, error)
                 continue
             for spec in returned:

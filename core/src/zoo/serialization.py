@@ -17,14 +17,58 @@ PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle")
 FORMAT_VERSION = 1
 
 
+# safetensors dtype names -> torch dtype names, for the dtypes zoo reads without the library's memory map.
+_TORCH_DTYPES = {"F64": "float64", "F32": "float32", "F16": "float16", "BF16": "bfloat16", "I64": "int64",
+                 "I32": "int32", "I16": "int16", "I8": "int8", "U8": "uint8", "BOOL": "bool"}
+
+
 def read_safetensors(path: Path) -> dict[str, Any]:
-    from safetensors import SafetensorError
-    from safetensors.torch import load_file
+    """The tensors of a safetensors file, each read into memory of its own that torch allocated.
+
+    The safetensors library validates the file first (header, dtypes, offsets in bounds, no holes).
+    The data is then read straight into fresh tensors instead of being handed out as views into a
+    memory map at the file's own offsets, which are rarely 64-byte aligned: weights adopted at such
+    addresses make oneDNN/MKL take other kernels and change the outputs' last bits (see
+    :func:`zoo.building.aligned_tensors`). One read per tensor costs about what the first forward
+    pass would spend faulting in the map's pages.
+    """
+    from safetensors import SafetensorError, safe_open
 
     try:
-        return load_file(str(path))
+        with safe_open(str(path), framework="pt"):
+            pass
+        return _read_into_fresh_tensors(path)
     except (SafetensorError, OSError, ValueError, RuntimeError) as error:
         raise CorruptWeightsError(f"{path} is not a readable safetensors file ({error})") from None
+
+
+def _read_into_fresh_tensors(path: Path) -> dict[str, Any]:
+    import ctypes
+    import struct
+
+    import torch
+
+    with open(path, "rb", buffering=0) as handle:
+        (header_size,) = struct.unpack("<Q", handle.read(8))
+        header = json.loads(handle.read(header_size))
+        header.pop("__metadata__", None)
+        if any(info["dtype"] not in _TORCH_DTYPES for info in header.values()):
+            from safetensors.torch import load_file
+
+            return load_file(str(path))  # realigned where it is adopted
+        data_start = 8 + header_size
+        tensors = {}
+        for key, info in sorted(header.items(), key=lambda item: item[1]["data_offsets"][0]):
+            tensor = torch.empty(info["shape"], dtype=getattr(torch, _TORCH_DTYPES[info["dtype"]]))
+            start, end = info["data_offsets"]
+            if end > start:
+                handle.seek(data_start + start)
+                # a writable view of the tensor's own memory (no numpy needed)
+                buffer = (ctypes.c_char * (end - start)).from_address(tensor.data_ptr())
+                if handle.readinto(buffer) != end - start:
+                    raise ValueError(f"tensor {key!r} is truncated")
+            tensors[key] = tensor
+        return tensors
 
 
 def read_checkpoint(path: Path) -> dict[str, Any]:
@@ -67,7 +111,7 @@ def state_dict_for_saving(model) -> dict[str, Any]:
 def write_folder(model, folder: Path, *, config: dict, card: str) -> Path:
     from safetensors.torch import save_file
 
-    from zoo.hub import sha256_of
+    from zoo.hashing import sha256_of
 
     folder.mkdir(parents=True, exist_ok=True)
     state_dict = state_dict_for_saving(model)
@@ -106,7 +150,7 @@ def folder_weights(folder: Path, expected_sha256: str | None) -> Path:
             )
         raise CorruptWeightsError(f"{folder} has no {WEIGHTS_FILE}")
     if expected_sha256:
-        from zoo.hub import verify_file
+        from zoo.hashing import verify_file
 
         if not verify_file(weights_path, expected_sha256):
             raise CorruptWeightsError(

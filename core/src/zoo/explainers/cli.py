@@ -33,14 +33,14 @@ def add_explain_command(subparsers) -> None:
 
 
 def _preprocessing(name: str) -> dict:
-    from zoo.api import is_local_reference, parse_name
-    from zoo.registry import get_registry
+    from zoo.api import registered_model
+    from zoo.references import parse_reference
 
-    if name.startswith("hf://") or is_local_reference(name):
+    reference = parse_reference(name)
+    if reference.kind != "registry":
         return {}
-    base, tag = parse_name(name)
-    spec = get_registry().model(base)
-    weights = spec.get_weights(tag) if tag else spec.default_weights
+    spec = registered_model(reference)
+    weights = spec.get_weights(reference.tag) if reference.tag else spec.default_weights
     return dict(weights.preprocessing) if weights is not None else {}
 
 
