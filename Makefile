@@ -12,14 +12,19 @@ PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check -c const
 
 setup: $(STAMP)
 
-$(STAMP): constraints.txt core/pyproject.toml $(addsuffix /pyproject.toml,$(PLUGIN_DIRS))
+NODEPS_FILES := $(wildcard plugins/*/requirements-nodeps.txt)
+
+$(STAMP): constraints.txt core/pyproject.toml $(addsuffix /pyproject.toml,$(PLUGIN_DIRS)) $(NODEPS_FILES)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	# torch first and pinned: a package that merely requires torch would otherwise pull a CUDA build.
 	$(PIP) torch==2.13.0
-	$(PIP) -e "core[explain,test]" $(addprefix -e ,$(PLUGIN_DIRS)) ruff mkdocs scipy scikit-learn opencv-python-headless
+	$(PIP) -e "core[explain,test]" $(foreach dir,$(PLUGIN_DIRS),-e "$(dir)[test]") ruff mkdocs scipy scikit-learn \
+		opencv-python-headless build twine
 	# These declare torchvision/torchaudio, which would replace the CPU torch; their runtime needs
 	# are installed above (spikingjelly: loguru; grad-cam, the explainer parity reference: opencv, sklearn, ttach).
-	$(PIP) --no-deps spikingjelly==2.0.0 grad-cam==1.5.7 ttach==0.0.3 "loguru>=0.7,<1"
+	# A plugin lists such packages in its requirements-nodeps.txt.
+	$(PIP) --no-deps spikingjelly==2.0.0 grad-cam==1.5.7 ttach==0.0.3 "loguru>=0.7,<1" \
+		$(foreach file,$(NODEPS_FILES),-r $(file))
 	touch $(STAMP)
 
 demo: $(STAMP)

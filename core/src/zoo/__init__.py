@@ -10,13 +10,18 @@ built, loaded or explained.
 
 from __future__ import annotations
 
+from importlib import metadata as _metadata
+
 import pluggy
 
 from zoo.errors import ZooError
 from zoo.shapes import expect_shape
 from zoo.specs import DatasetSpec, ExplainerSpec, ModelSpec, Paper, WeightsSpec
 
-__version__ = "0.1.0"
+try:  # the distribution's metadata is the one version source (VERSION, read by setuptools)
+    __version__ = _metadata.version("zoo-core")
+except _metadata.PackageNotFoundError:  # running from a source tree that is not installed
+    __version__ = "0+unknown"
 
 hookimpl = pluggy.HookimplMarker("zoo")
 
