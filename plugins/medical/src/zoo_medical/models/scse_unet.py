@@ -21,9 +21,10 @@ import torch
 from monai.networks.nets import UNet
 from torch import nn
 
+from zoo import expect_shape
 from zoo.errors import ConfigError
-from zoo_medical._checks import check_input, total_stride
 from zoo_medical.blocks.scse import make_se
+from zoo_medical.models.geometry import divisible_by, input_pattern
 
 SE_KINDS = ("scse", "scse-add", "cse", "sse", "none")
 
@@ -49,7 +50,7 @@ class SEUNet(UNet):
         super().__init__(spatial_dims, in_channels, out_channels, channels, strides,
                          num_res_units=num_res_units, norm=norm, dropout=dropout)
         self.name = name
-        self._multiple = total_stride(list(strides), spatial_dims)
+        self._divisible_by = divisible_by(list(strides), spatial_dims)
 
     def _recalibrated(self, layer: nn.Module, channels: int) -> nn.Module:
         if self._se_kind == "none":
@@ -65,8 +66,8 @@ class SEUNet(UNet):
         return layer if is_top else self._recalibrated(layer, out_channels)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        check_input(x, model=self.name, spatial_dims=self.dimensions, channels=self.in_channels,
-                    multiple=self._multiple)
+        expect_shape(x, input_pattern(self.dimensions), model=self.name, C=self.in_channels, dtype="float",
+                     divisible_by=self._divisible_by)
         return super().forward(x)
 
 
@@ -81,18 +82,12 @@ def build_scse_unet(spatial_dims: int = 3, in_channels: int = 1, out_channels: i
                   num_res_units=num_res_units, norm=norm, dropout=dropout, name=f"scse-unet-{spatial_dims}d")
 
 
-def example_input_3d(config: dict) -> torch.Tensor:
-    return torch.randn(1, config.get("in_channels", 1), 32, 32, 32)
+def example_input(config: dict) -> torch.Tensor:
+    size = (32, 32, 32) if config["spatial_dims"] == 3 else (64, 64)
+    return torch.randn(1, config.get("in_channels", 1), *size)
 
 
-def example_input_2d(config: dict) -> torch.Tensor:
-    return torch.randn(1, config.get("in_channels", 1), 64, 64)
-
-
-def bad_input_3d(config: dict) -> torch.Tensor:
-    # Right rank, spatial size not divisible by the total stride of 16: the skips would not line up.
-    return torch.randn(1, config.get("in_channels", 1), 30, 32, 32)
-
-
-def bad_input_2d(config: dict) -> torch.Tensor:
-    return torch.randn(1, config.get("in_channels", 1), 60, 64)
+def bad_input(config: dict) -> torch.Tensor:
+    # Right rank, one spatial size not divisible by the total stride of 16: the skips would not line up.
+    x = example_input(config)
+    return x[..., 2:, :] if config["spatial_dims"] == 2 else x[:, :, 2:]
