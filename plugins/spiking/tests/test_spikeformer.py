@@ -3,6 +3,7 @@
 import pytest
 import torch
 
+import zoo
 from zoo.errors import InputShapeError
 from zoo_spiking.blocks.neurons import MultiStepLIF
 from zoo_spiking.models.spikeformer import BNAndPad, MetaSpikeFormer, MS_Attention_RepConv_qkv_id
@@ -74,3 +75,12 @@ def test_kd_head_averages_in_eval_and_returns_both_in_training():
 def test_bad_inputs(x):
     with pytest.raises(InputShapeError):
         MetaSpikeFormer(T=1, **SMALL)(x)
+
+
+@pytest.mark.parametrize("name, params", [
+    ("meta-spikeformer-15m", 15_112_208), ("meta-spikeformer-31m", 31_333_864), ("meta-spikeformer-55m", 55_350_248),
+])
+def test_exact_parameter_counts_from_the_authors_class(name, params):
+    with torch.device("meta"):
+        model = zoo.build(name)
+    assert sum(p.numel() for p in model.parameters()) == params

@@ -47,6 +47,9 @@ from zoo_spiking.blocks.sparse_conv import (
     SubMConv3d,
     encode_coords,
 )
+from zoo_spiking.models.e3dsnn_specs import VARIANTS
+
+_T, _SEG = VARIANTS["t"], VARIANTS["seg"]
 
 _norm = partial(nn.BatchNorm1d, eps=1e-3, momentum=0.01)
 
@@ -105,29 +108,17 @@ class UpBlock(nn.Module):
         return x.replace(self.fuse(torch.cat([x.feats, skip.feats], dim=1)) + x.feats)
 
 
-def _check_input(model: str, in_channels: int, coords, feats, batch) -> tuple[torch.Tensor, int]:
-    sizes = zoo.expect_shape(coords, "N 3", name="coords", model=model)
-    zoo.expect_shape(feats, "N C", name="feats", model=model, N=sizes["N"], C=in_channels)
-    if coords.dtype.is_floating_point or coords.dtype == torch.bool:
-        raise InputShapeError(f"{model}: coords must be integer voxel indices, got dtype {coords.dtype}"
-                              " (voxelise points with zoo_spiking.data.voxelize)")
-    if not feats.dtype.is_floating_point:
-        raise InputShapeError(f"{model}: feats must be floating point, got dtype {feats.dtype}")
-    n = sizes["N"]
+def _voxel_indices(model: str, in_channels: int, coords, feats, batch) -> tuple[torch.Tensor, int]:
+    """Check a batch of voxelised clouds and return ``([N, 4] (batch, x, y, z) indices, batch size)``."""
+    n = zoo.expect_shape(coords, "N 3", name="coords", model=model, dtype="int",
+                         min_value=0, max_value=MAX_COORD - 1)["N"]
+    zoo.expect_shape(feats, "N C", name="feats", model=model, N=n, C=in_channels, dtype="float")
     if n == 0:
         raise InputShapeError(f"{model}: the input has no active voxels (coords is [0, 3])")
     if batch is None:
         batch = torch.zeros(n, dtype=torch.long, device=coords.device)
-    zoo.expect_shape(batch, "N", name="batch", model=model, N=n)
-    if batch.dtype.is_floating_point:
-        raise InputShapeError(f"{model}: batch must hold integer cloud indices, got dtype {batch.dtype}")
-    low, high = int(coords.min()), int(coords.max())
-    if low < 0 or high >= MAX_COORD:
-        raise InputShapeError(f"{model}: coords must lie in [0, {MAX_COORD}), got [{low}, {high}]")
+    zoo.expect_shape(batch, "N", name="batch", model=model, N=n, dtype="int", min_value=0, max_value=MAX_BATCH - 1)
     batch = batch.long()
-    if int(batch.min()) < 0 or int(batch.max()) >= MAX_BATCH:
-        raise InputShapeError(f"{model}: batch indices must lie in [0, {MAX_BATCH}), got "
-                              f"[{int(batch.min())}, {int(batch.max())}]")
     batch_size = int(batch.max()) + 1
     empty = torch.nonzero(torch.bincount(batch, minlength=batch_size) == 0).flatten().tolist()
     if empty:
@@ -169,8 +160,9 @@ class E3DSNN(nn.Module, _SpikingReport):
     with one value per last-stage site maps back to input voxels as ``values[model.feature_index]``.
     """
 
-    def __init__(self, in_channels: int = 6, num_classes: int = 40, embed_channels: int = 16,
-                 enc_channels: Sequence[int] = (16, 32, 64, 128), enc_depth: Sequence[int] = (1, 1, 1, 1)):
+    def __init__(self, in_channels: int = 6, num_classes: int = 40, embed_channels: int = _T["embed_channels"],
+                 enc_channels: Sequence[int] = tuple(_T["enc_channels"]),
+                 enc_depth: Sequence[int] = tuple(_T["enc_depth"])):
         super().__init__()
         if len(enc_channels) != len(enc_depth):
             raise ConfigError(f"enc_channels {list(enc_channels)} and enc_depth {list(enc_depth)} differ in length")
@@ -185,7 +177,7 @@ class E3DSNN(nn.Module, _SpikingReport):
         self.feature_index: torch.Tensor | None = None
 
     def forward(self, coords: torch.Tensor, feats: torch.Tensor, batch: torch.Tensor | None = None) -> torch.Tensor:
-        indices, batch_size = _check_input("E-3DSNN", self.in_channels, coords, feats, batch)
+        indices, batch_size = _voxel_indices("E-3DSNN", self.in_channels, coords, feats, batch)
         x = self.stem(SparseTensor(feats, indices, batch_size))
         self.active_sites = {"input": len(indices)}
         index = torch.arange(len(indices), device=indices.device)
@@ -208,9 +200,10 @@ class E3DSNNSeg(nn.Module, _SpikingReport):
     ``[N, dec_channels[0]]`` on the input voxels, so its maps are already per input voxel.
     """
 
-    def __init__(self, in_channels: int = 4, num_classes: int = 19, embed_channels: int = 64,
-                 enc_channels: Sequence[int] = (64, 128, 128, 256), enc_depth: Sequence[int] = (2, 2, 2, 2),
-                 dec_channels: Sequence[int] = (256, 256, 256, 256)):
+    def __init__(self, in_channels: int = 4, num_classes: int = 19, embed_channels: int = _SEG["embed_channels"],
+                 enc_channels: Sequence[int] = tuple(_SEG["enc_channels"]),
+                 enc_depth: Sequence[int] = tuple(_SEG["enc_depth"]),
+                 dec_channels: Sequence[int] = tuple(_SEG["dec_channels"])):
         super().__init__()
         if not len(enc_channels) == len(enc_depth) == len(dec_channels):
             raise ConfigError("enc_channels, enc_depth and dec_channels must have the same length")
@@ -230,7 +223,7 @@ class E3DSNNSeg(nn.Module, _SpikingReport):
         self.active_sites: dict[str, int] = {}
 
     def forward(self, coords: torch.Tensor, feats: torch.Tensor, batch: torch.Tensor | None = None) -> torch.Tensor:
-        indices, batch_size = _check_input("E-3DSNN-seg", self.in_channels, coords, feats, batch)
+        indices, batch_size = _voxel_indices("E-3DSNN-seg", self.in_channels, coords, feats, batch)
         x = self.stem(SparseTensor(feats, indices, batch_size))
         self.active_sites = {"input": len(indices)}
         skips = [x]
@@ -242,6 +235,15 @@ class E3DSNNSeg(nn.Module, _SpikingReport):
         for i in reversed(range(len(self.dec))):
             x = self.dec[i](x, skips.pop())
         return self.final(x).feats
+
+
+def build_e3dsnn(variant: str = "t", **config) -> E3DSNN | E3DSNNSeg:
+    """An E-3DSNN of a size in :data:`~zoo_spiking.models.e3dsnn_specs.VARIANTS` (``"t"``, ``"s"``, ``"m"``,
+    ``"l"``: classifiers; ``"seg"``: the U-Net); ``config`` overrides its hyper-parameters."""
+    if variant not in VARIANTS:
+        raise ConfigError(f"unknown E-3DSNN variant {variant!r}; choose one of {sorted(VARIANTS)}")
+    config = {**VARIANTS[variant], **config}
+    return E3DSNNSeg(**config) if "dec_channels" in config else E3DSNN(**config)
 
 
 def _parent_rows(rulebook) -> torch.Tensor:

@@ -35,6 +35,7 @@ from torch import nn
 import zoo
 from zoo.errors import ConfigError, InputShapeError
 from zoo_spiking.blocks.neurons import MultiStepLIF
+from zoo_spiking.models.spikeformer_specs import VARIANTS
 
 
 def _per_step(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
@@ -213,8 +214,8 @@ class MetaSpikeFormer(nn.Module):
     four stage widths; the first conv stage runs at ``embed_dim[0] // 2``.
     """
 
-    def __init__(self, embed_dim: Sequence[int] = (64, 128, 256, 360), num_heads: int = 8, in_channels: int = 3,
-                 num_classes: int = 1000, T: int = 1, mlp_ratio: int = 4, kd: bool = False):
+    def __init__(self, embed_dim: Sequence[int] = tuple(VARIANTS["15m"]["embed_dim"]), num_heads: int = 8,
+                 in_channels: int = 3, num_classes: int = 1000, T: int = 1, mlp_ratio: int = 4, kd: bool = False):
         super().__init__()
         if len(embed_dim) != 4:
             raise ConfigError(f"embed_dim must give 4 stage widths, got {list(embed_dim)}")
@@ -269,6 +270,14 @@ class MetaSpikeFormer(nn.Module):
         """Fraction of neurons firing per time step, per LIF layer, in the last forward."""
         return {name: m.firing_rate for name, m in self.named_modules()
                 if isinstance(m, MultiStepLIF) and m.firing_rate is not None}
+
+
+def build_spikeformer(variant: str = "15m", **config) -> MetaSpikeFormer:
+    """A Meta-SpikeFormer of a size in :data:`~zoo_spiking.models.spikeformer_specs.VARIANTS` (``"15m"``,
+    ``"31m"``, ``"55m"``); ``config`` overrides its hyper-parameters."""
+    if variant not in VARIANTS:
+        raise ConfigError(f"unknown Meta-SpikeFormer variant {variant!r}; choose one of {sorted(VARIANTS)}")
+    return MetaSpikeFormer(**{**VARIANTS[variant], **config})
 
 
 def _init_linear(m: nn.Module) -> None:
