@@ -80,10 +80,16 @@ def test_bad_inputs_are_input_shape_errors(mutate, message):
 
 
 def _authors_layout(state_dict):
-    """Our state dict as the authors' Pointcept checkpoint stores it (DDP + classifier prefixes, spconv 2.x)."""
+    """Our state dict as the authors' Pointcept checkpoint stores it (DDP + classifier prefixes, spconv 2.x).
+
+    Only a round trip; the converter is checked against spconv's own forward in test_spconv_parity.py.
+    """
     out = {}
     for key, value in state_dict.items():
-        if value.dim() == 5:
+        if value.dim() == 5 and value.shape[:3] == (1, 1, 1):
+            # spconv computes a kernel-1 conv as feats @ stored.view(in, out): same memory, [out, 1, 1, 1, in] shape
+            value = value.reshape(value.shape[4], 1, 1, 1, value.shape[3])
+        elif value.dim() == 5:
             value = value.permute(4, 0, 1, 2, 3).contiguous()  # [kx, ky, kz, in, out] -> [out, kx, ky, kz, in]
         out[f"module.backbone.{key}"] = value
     return {"epoch": 300, "state_dict": out}

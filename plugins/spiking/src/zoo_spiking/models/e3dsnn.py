@@ -297,9 +297,14 @@ def convert_e3dsnn_checkpoint(checkpoint: Mapping[str, torch.Tensor],
       ``backbone.`` (Pointcept ``DefaultClassifier``/``DefaultSegmentor``) prefixes; the module
       names below that are the authors' (``stem.0``, ``enc.i.down.1``, ``enc.i.blocks.j.voxel_block.4``,
       ``dec.i.fuse.1``, ``final`` ...), which ours follow on purpose;
-    * sparse-conv weights: spconv 2.x stores ``[C_out, kx, ky, kz, C_in]`` (spconv 1.x:
-      ``[kx, ky, kz, C_in, C_out]``); ours are ``[kx, ky, kz, C_in, C_out]``. Pointcept orders the
-      voxel indices (batch, x, y, z), so the kernel axes are already in our x, y, z order.
+    * sparse-conv weights, ours ``[kx, ky, kz, C_in, C_out]``: spconv 2.x stores ``[C_out, kx, ky, kz, C_in]``
+      and convolves with it in that layout (permuted here), except for kernel-1 convs (the ``final``
+      heads), which it computes as ``feats @ W.view(C_in, C_out)`` on the stored tensor: those are
+      reshaped, not permuted. spconv 1.x stored ``[kx, ky, kz, C_in, C_out]`` (kept). Pointcept orders
+      the voxel indices (batch, x, y, z), so the kernel axes are already in our x, y, z order.
+
+    Checked against spconv 2.3.8's own forward, layer by layer and for whole models, in
+    ``tests/test_spconv_parity.py``.
     """
     if spconv_layout not in ("2.x", "1.x"):
         raise ConfigError(f"spconv_layout must be '2.x' or '1.x', got {spconv_layout!r}")
@@ -313,6 +318,10 @@ def convert_e3dsnn_checkpoint(checkpoint: Mapping[str, torch.Tensor],
             if name.startswith(prefix):
                 name = name[len(prefix):]
         if name.rsplit(".", 1)[-1] == "weight" and value.dim() == 5 and spconv_layout == "2.x":
-            value = value.permute(1, 2, 3, 4, 0).contiguous()
+            c_out, *kernel, c_in = value.shape
+            if kernel == [1, 1, 1]:
+                value = value.reshape(1, 1, 1, c_in, c_out)
+            else:
+                value = value.permute(1, 2, 3, 4, 0).contiguous()
         out[name] = value
     return out
