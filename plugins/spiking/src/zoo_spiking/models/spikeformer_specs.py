@@ -30,7 +30,8 @@ MODELS: tuple[ModelSpec, ...] = tuple(
         name=f"meta-spikeformer-{variant}", domain="spiking", task="image-classification", paper=PAPER,
         builder=f"{_MODULE}:build_spikeformer", example_input=f"{_MODULE}:example_input",
         bad_input=f"{_MODULE}:bad_input", num_params=_PARAMS[variant],
-        default_config=dict(variant=variant, num_heads=8, in_channels=3, num_classes=1000, T=1),
+        # spiking_head: head(lif(x)), the authors' code since their commit d95ad13 (see the model's docstring)
+        default_config=dict(variant=variant, num_heads=8, in_channels=3, num_classes=1000, T=1, spiking_head=True),
         explain_layer="block4.1", explain_reshape="zoo.explainers.reshapes:time_major",
         tags=("snn", "transformer", "imagenet"),
         description=f"Meta-SpikeFormer ({_PARAMS[variant] / 1e6:.2f}M, 6+2 spike-driven transformer blocks): "
