@@ -198,12 +198,18 @@ class E3DSNNSeg(nn.Module, _SpikingReport):
     ``forward(coords [N, 3] int, feats [N, in_channels], batch [N] int | None) -> logits [N, num_classes]``,
     one row per input voxel in input order. The default explainer target ``dec.0`` outputs
     ``[N, dec_channels[0]]`` on the input voxels, so its maps are already per input voxel.
+
+    ``spatial_margin``: the authors give spconv a grid of ``max(coords) + 1`` voxels per axis (over
+    the batch); spconv halves it as ``(size - 2) // 2 + 1``, so where a size is odd the voxels on
+    the last plane lose their parent and the features they would carry (their output rows then
+    come from the skip path only). 1 reproduces that (the authors' outputs); ``None`` drops nothing.
+    (The classifier's margin, 96, never drops anything with four stages.)
     """
 
     def __init__(self, in_channels: int = 4, num_classes: int = 19, embed_channels: int = _SEG["embed_channels"],
                  enc_channels: Sequence[int] = tuple(_SEG["enc_channels"]),
                  enc_depth: Sequence[int] = tuple(_SEG["enc_depth"]),
-                 dec_channels: Sequence[int] = tuple(_SEG["dec_channels"])):
+                 dec_channels: Sequence[int] = tuple(_SEG["dec_channels"]), spatial_margin: int | None = 1):
         super().__init__()
         if not len(enc_channels) == len(enc_depth) == len(dec_channels):
             raise ConfigError("enc_channels, enc_depth and dec_channels must have the same length")
@@ -220,11 +226,15 @@ class E3DSNNSeg(nn.Module, _SpikingReport):
             for i in range(n)
         )
         self.final = SubMConv3d(dec_channels[0], num_classes, kernel_size=1, bias=True)
+        self.spatial_margin = spatial_margin
         self.active_sites: dict[str, int] = {}
 
     def forward(self, coords: torch.Tensor, feats: torch.Tensor, batch: torch.Tensor | None = None) -> torch.Tensor:
         indices, batch_size = _voxel_indices("E-3DSNN-seg", self.in_channels, coords, feats, batch)
-        x = self.stem(SparseTensor(feats, indices, batch_size))
+        shape = None
+        if self.spatial_margin is not None:
+            shape = tuple((indices[:, 1:].max(0).values + self.spatial_margin).tolist())
+        x = self.stem(SparseTensor(feats, indices, batch_size, spatial_shape=shape))
         self.active_sites = {"input": len(indices)}
         skips = [x]
         for i, stage in enumerate(self.enc):
