@@ -100,9 +100,11 @@ class Rulebook:
 def submanifold_rulebook(coords: torch.Tensor, kernel_size: int) -> Rulebook:
     """Pairs of active sites at each offset of a centred odd kernel; output sites = input sites.
 
-    Neighbours are looked up in the sorted site keys with one ``searchsorted`` for half of the
-    offsets: queries built from the sorted keys are themselves sorted (cache-friendly), and the
-    pairs of offset ``-o`` are those of ``o`` reversed.
+    Neighbours are looked up in the sorted site keys for half of the offsets (the pairs of offset
+    ``-o`` are those of ``o`` reversed). The keys of sites adjacent along z differ by 1, so one
+    ``searchsorted`` per (dx, dy) finds the whole z-run of offsets: where the key of ``dz`` is found
+    at position p, that of ``dz + 1`` can only be at p + 1 -- 5 searches of N keys instead of 13
+    for a 3x3x3 kernel.
     """
     if kernel_size % 2 != 1:
         raise ValueError(f"a submanifold kernel must be odd, got {kernel_size}")
@@ -115,16 +117,36 @@ def submanifold_rulebook(coords: torch.Tensor, kernel_size: int) -> Rulebook:
         half = [(empty, empty)] * centre
     else:
         sorted_keys, order = torch.sort(keys)
-        deltas = torch.tensor([_offset_delta(o) for o in offsets[:centre]], dtype=torch.int64)
-        query = sorted_keys[None, :] + deltas[:, None]  # [centre, N], each row sorted
-        pos = torch.searchsorted(sorted_keys, query.flatten()).clamp_(max=n - 1).view_as(query)
-        hit = sorted_keys[pos] == query
+        pos, hit = _z_runs(sorted_keys, offsets[:centre])
         offset_index, site = hit.nonzero(as_tuple=True)
         counts = hit.sum(1).tolist()
         # output site order[site] reads its neighbour order[pos] at offset o
         half = list(zip(order[pos[offset_index, site]].split(counts), order[site].split(counts)))
     mirrored = [(out_rows, in_rows) for in_rows, out_rows in reversed(half)]
     return Rulebook([*half, None, *mirrored], out_coords=coords, in_coords=coords)
+
+
+def _z_runs(sorted_keys: torch.Tensor, offsets: list[tuple[int, int, int]]) -> tuple[torch.Tensor, torch.Tensor]:
+    """``[K, N]`` positions in ``sorted_keys`` of ``key + offset`` and whether it is there (offsets in
+    weight order, z fastest)."""
+    n = sorted_keys.numel()
+    pos, hit = [], []
+    start = 0
+    while start < len(offsets):
+        end = start
+        while end + 1 < len(offsets) and offsets[end + 1] == (*offsets[start][:2], offsets[end][2] + 1):
+            end += 1
+        query = sorted_keys + _offset_delta(offsets[start])
+        p = torch.searchsorted(sorted_keys, query)
+        for _ in range(start, end + 1):
+            at = p.clamp(max=n - 1)
+            found = (sorted_keys[at] == query) & (p < n)
+            pos.append(at)
+            hit.append(found)
+            p = p + found
+            query = query + 1
+        start = end + 1
+    return torch.stack(pos), torch.stack(hit)
 
 
 def strided_rulebook(coords: torch.Tensor, stride: int, out_shape: tuple[int, ...] | None = None) -> Rulebook:
