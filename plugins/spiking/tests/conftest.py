@@ -1,17 +1,12 @@
-"""Run this plugin's tests on one torch thread, restoring the caller's setting afterwards.
+"""Run this plugin's tests on one torch thread (the core's ``one_torch_thread`` fixture).
 
 Sparse convolution and multi-step neurons issue many small operations; on a shared 2-core machine
-PyTorch's second intra-op thread makes them 5-20x slower (it waits on a descheduled peer), which
-took this suite from ~25 s to ~3 min.
+PyTorch's second intra-op thread makes them 5-20x slower (it waits on a descheduled peer).
 """
 
 import pytest
-import torch
 
 
 @pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
+def _one_thread(one_torch_thread):
     yield
-    torch.set_num_threads(threads)

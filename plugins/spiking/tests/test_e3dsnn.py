@@ -65,7 +65,8 @@ def test_segmentation_gives_one_row_per_input_voxel():
 
 
 @pytest.mark.parametrize("mutate, message", [
-    (lambda c, f, b: (c.float(), f, b), "integer"),
+    (lambda c, f, b: (c.float(), f, b), "coords must be a int tensor"),
+    (lambda c, f, b: (c, f.double().long(), b), "feats must be a float tensor"),
     (lambda c, f, b: (c, f[:, :5], b), "feats"),
     (lambda c, f, b: (c[:, :2], f, b), "coords"),
     (lambda c, f, b: (c - 5, f, b), "must lie in"),
@@ -79,10 +80,16 @@ def test_bad_inputs_are_input_shape_errors(mutate, message):
 
 
 def _authors_layout(state_dict):
-    """Our state dict as the authors' Pointcept checkpoint stores it (DDP + classifier prefixes, spconv 2.x)."""
+    """Our state dict as the authors' Pointcept checkpoint stores it (DDP + classifier prefixes, spconv 2.x).
+
+    Only a round trip; the converter is checked against spconv's own forward in test_spconv_parity.py.
+    """
     out = {}
     for key, value in state_dict.items():
-        if value.dim() == 5:
+        if value.dim() == 5 and value.shape[:3] == (1, 1, 1):
+            # spconv computes a kernel-1 conv as feats @ stored.view(in, out): same memory, [out, 1, 1, 1, in] shape
+            value = value.reshape(value.shape[4], 1, 1, 1, value.shape[3])
+        elif value.dim() == 5:
             value = value.permute(4, 0, 1, 2, 3).contiguous()  # [kx, ky, kz, in, out] -> [out, kx, ky, kz, in]
         out[f"module.backbone.{key}"] = value
     return {"epoch": 300, "state_dict": out}
@@ -141,3 +148,24 @@ def test_converter_handles_the_segmentation_unet():
     x = example_input({"in_channels": 4})
     with torch.no_grad():
         torch.testing.assert_close(target.eval()(*x), source(*x), rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("name, params", [
+    ("edge-3dsnn", 1_874_216), ("edge-3dsnn-s", 3_271_144), ("edge-3dsnn-m", 17_330_600),
+    ("edge-3dsnn-l", 46_574_248), ("edge-3dsnn-seg", 20_049_683),
+])
+def test_exact_parameter_counts_from_the_authors_constructors(name, params):
+    with torch.device("meta"):
+        model = zoo.build(name)
+    assert sum(p.numel() for p in model.parameters()) == params
+
+
+def test_build_e3dsnn_picks_the_network_by_variant_and_rejects_unknown_ones():
+    from zoo.errors import ConfigError
+    from zoo_spiking.models.e3dsnn import build_e3dsnn
+
+    with torch.device("meta"):
+        assert isinstance(build_e3dsnn("seg"), E3DSNNSeg)
+        assert isinstance(build_e3dsnn("m", num_classes=10), E3DSNN)
+    with pytest.raises(ConfigError, match="variant"):
+        build_e3dsnn("xl")

@@ -84,6 +84,7 @@ class Rulebook:
     pairs: list[tuple[torch.Tensor, torch.Tensor] | None]
     out_coords: torch.Tensor
     in_coords: torch.Tensor
+    in_shape: tuple[int, ...] | None = None  # the input's spatial shape, restored by an inverse conv
     _flat: _FlatRulebook | None = field(default=None, repr=False)  # built on first use
 
     @property
@@ -99,9 +100,11 @@ class Rulebook:
 def submanifold_rulebook(coords: torch.Tensor, kernel_size: int) -> Rulebook:
     """Pairs of active sites at each offset of a centred odd kernel; output sites = input sites.
 
-    Neighbours are looked up in the sorted site keys with one ``searchsorted`` for half of the
-    offsets: queries built from the sorted keys are themselves sorted (cache-friendly), and the
-    pairs of offset ``-o`` are those of ``o`` reversed.
+    Neighbours are looked up in the sorted site keys for half of the offsets (the pairs of offset
+    ``-o`` are those of ``o`` reversed). The keys of sites adjacent along z differ by 1, so one
+    ``searchsorted`` per (dx, dy) finds the whole z-run of offsets: where the key of ``dz`` is found
+    at position p, that of ``dz + 1`` can only be at p + 1 -- 5 searches of N keys instead of 13
+    for a 3x3x3 kernel.
     """
     if kernel_size % 2 != 1:
         raise ValueError(f"a submanifold kernel must be odd, got {kernel_size}")
@@ -114,10 +117,7 @@ def submanifold_rulebook(coords: torch.Tensor, kernel_size: int) -> Rulebook:
         half = [(empty, empty)] * centre
     else:
         sorted_keys, order = torch.sort(keys)
-        deltas = torch.tensor([_offset_delta(o) for o in offsets[:centre]], dtype=torch.int64)
-        query = sorted_keys[None, :] + deltas[:, None]  # [centre, N], each row sorted
-        pos = torch.searchsorted(sorted_keys, query.flatten()).clamp_(max=n - 1).view_as(query)
-        hit = sorted_keys[pos] == query
+        pos, hit = _z_runs(sorted_keys, offsets[:centre])
         offset_index, site = hit.nonzero(as_tuple=True)
         counts = hit.sum(1).tolist()
         # output site order[site] reads its neighbour order[pos] at offset o
@@ -126,20 +126,57 @@ def submanifold_rulebook(coords: torch.Tensor, kernel_size: int) -> Rulebook:
     return Rulebook([*half, None, *mirrored], out_coords=coords, in_coords=coords)
 
 
-def strided_rulebook(coords: torch.Tensor, stride: int) -> Rulebook:
-    """Rulebook of a ``kernel_size == stride`` conv: each voxel feeds its parent ``floor(c / s)``."""
+def _z_runs(sorted_keys: torch.Tensor, offsets: list[tuple[int, int, int]]) -> tuple[torch.Tensor, torch.Tensor]:
+    """``[K, N]`` positions in ``sorted_keys`` of ``key + offset`` and whether it is there (offsets in
+    weight order, z fastest)."""
+    n = sorted_keys.numel()
+    pos, hit = [], []
+    start = 0
+    while start < len(offsets):
+        end = start
+        while end + 1 < len(offsets) and offsets[end + 1] == (*offsets[start][:2], offsets[end][2] + 1):
+            end += 1
+        query = sorted_keys + _offset_delta(offsets[start])
+        p = torch.searchsorted(sorted_keys, query)
+        for _ in range(start, end + 1):
+            at = p.clamp(max=n - 1)
+            found = (sorted_keys[at] == query) & (p < n)
+            pos.append(at)
+            hit.append(found)
+            p = p + found
+            query = query + 1
+        start = end + 1
+    return torch.stack(pos), torch.stack(hit)
+
+
+def strided_rulebook(coords: torch.Tensor, stride: int, out_shape: tuple[int, ...] | None = None) -> Rulebook:
+    """Rulebook of a ``kernel_size == stride`` conv: each voxel feeds its parent ``floor(c / s)``.
+
+    With ``out_shape``, parents outside it are dropped with the voxels that feed them, as spconv
+    does when an odd grid size is halved (``(size - k) // s + 1`` leaves out the last voxel).
+    """
     parents = coords.clone()
     parents[:, 1:] = torch.div(coords[:, 1:], stride, rounding_mode="floor")
-    # unique over packed int64 keys: much faster than torch.unique(dim=0); same (sorted) order
-    out_keys, inverse = torch.unique(encode_coords(parents), return_inverse=True)
-    out_coords = _decode(out_keys)
     local = coords[:, 1:] - parents[:, 1:] * stride
     offset_index = (local[:, 0] * stride + local[:, 1]) * stride + local[:, 2]
+    keys = encode_coords(parents)
+    if out_shape is not None:
+        inside = (parents[:, 1:] < torch.tensor(out_shape, device=coords.device)).all(1)
+        offset_index = torch.where(inside, offset_index, -1)
+        keys = torch.where(inside, keys, keys[inside][:1].expand_as(keys)) if bool(inside.any()) else keys[:0]
+    # unique over packed int64 keys: much faster than torch.unique(dim=0); same (sorted) order
+    out_keys, inverse = torch.unique(keys, return_inverse=True)
+    out_coords = _decode(out_keys)
     pairs: list[tuple[torch.Tensor, torch.Tensor] | None] = []
     for k in range(stride**3):
         rows = torch.nonzero(offset_index == k).squeeze(1)
         pairs.append((rows, inverse[rows]))
     return Rulebook(pairs, out_coords=out_coords, in_coords=coords)
+
+
+def _strided_shape(shape: tuple[int, ...] | None, kernel_size: int, stride: int) -> tuple[int, ...] | None:
+    """spconv's output size of a padding-free conv: ``(size - k) // s + 1`` per axis."""
+    return None if shape is None else tuple((size - kernel_size) // stride + 1 for size in shape)
 
 
 @dataclass
@@ -258,11 +295,15 @@ class SparseTensor:
     batch_size: int
     rulebooks: dict[str, Rulebook] = field(default_factory=dict)
     stride: int = 1  # voxel edge in input voxels: coords * stride are input-grid coordinates
+    # spconv's spatial_shape: with one, strided convs drop what falls outside it, as spconv does;
+    # None is an unbounded grid
+    spatial_shape: tuple[int, ...] | None = None
 
-    def replace(self, feats: torch.Tensor, coords: torch.Tensor | None = None,
-                stride: int | None = None) -> SparseTensor:
+    def replace(self, feats: torch.Tensor, coords: torch.Tensor | None = None, stride: int | None = None,
+                spatial_shape: tuple[int, ...] | None = None) -> SparseTensor:
         return SparseTensor(feats, self.coords if coords is None else coords, self.batch_size, self.rulebooks,
-                            self.stride if stride is None else stride)
+                            self.stride if stride is None else stride,
+                            self.spatial_shape if spatial_shape is None else spatial_shape)
 
     @property
     def batch_index(self) -> torch.Tensor:
@@ -290,12 +331,13 @@ class _SparseConvBase(SparseModule):
         if self.bias is not None:
             nn.init.uniform_(self.bias, -bound, bound)
 
-    def _conv(self, x: SparseTensor, rulebook: Rulebook, stride: int) -> SparseTensor:
+    def _conv(self, x: SparseTensor, rulebook: Rulebook, stride: int,
+              spatial_shape: tuple[int, ...] | None = None) -> SparseTensor:
         weight = self.weight.reshape(-1, self.in_channels, self.out_channels)
         out = apply_rulebook(x.feats, weight, rulebook)
         if self.bias is not None:
             out = out + self.bias
-        return x.replace(out, rulebook.out_coords, stride)
+        return x.replace(out, rulebook.out_coords, stride, spatial_shape)
 
     def extra_repr(self) -> str:
         return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
@@ -347,10 +389,12 @@ class SparseConv3d(_SparseConvBase):
         self.stride = stride
 
     def forward(self, x: SparseTensor) -> SparseTensor:
-        rulebook = strided_rulebook(x.coords, self.stride)
+        out_shape = _strided_shape(x.spatial_shape, self.kernel_size, self.stride)
+        rulebook = strided_rulebook(x.coords, self.stride, out_shape)
+        rulebook.in_shape = x.spatial_shape
         if self.indice_key:
             x.rulebooks[self.indice_key] = rulebook
-        return self._conv(x, rulebook, x.stride * self.stride)
+        return self._conv(x, rulebook, x.stride * self.stride, out_shape)
 
 
 class SparseInverseConv3d(_SparseConvBase):
@@ -366,7 +410,7 @@ class SparseInverseConv3d(_SparseConvBase):
         down = x.rulebooks.get(self.indice_key)
         if down is None:
             raise KeyError(f"no rulebook {self.indice_key!r}: run the matching SparseConv3d first")
-        return self._conv(x, down.transposed(), max(x.stride // self.kernel_size, 1))
+        return self._conv(x, down.transposed(), max(x.stride // self.kernel_size, 1), down.in_shape)
 
 
 class SparseSequential(nn.Sequential):

@@ -1,15 +1,21 @@
-"""Data for zoo-spiking: the ModelNet40 reader, the built-in shapes set and point-cloud preprocessing."""
+"""Data for zoo-spiking: the ModelNet40 reader, the built-in shapes set and point-cloud preprocessing.
 
-from zoo_spiking.data.shapes import SHAPE_NAMES, ShapesDataset, sample_shape
-from zoo_spiking.data.voxel import (
-    collate,
-    collate_labelled,
-    farthest_point_sample,
-    normalize_coord,
-    voxelize,
-)
+The names below are imported on first use, so that the plugin can read
+:data:`zoo_spiking.data.modelnet40.DATASETS` without importing torch.
+"""
 
-__all__ = [
-    "SHAPE_NAMES", "ShapesDataset", "collate", "collate_labelled", "farthest_point_sample",
-    "normalize_coord", "sample_shape", "voxelize",
-]
+from importlib import import_module
+
+_EXPORTS = {
+    "SHAPE_NAMES": "shapes", "ShapesDataset": "shapes", "sample_shape": "shapes",
+    "collate": "voxel", "collate_labelled": "voxel", "farthest_point_sample": "voxel",
+    "normalize_coord": "voxel", "voxelize": "voxel",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(f"{__name__}.{_EXPORTS[name]}"), name)

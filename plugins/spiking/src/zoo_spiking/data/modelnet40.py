@@ -23,20 +23,40 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-import numpy as np
-import torch
-
 from zoo.errors import DatasetNotFoundError
-from zoo_spiking.data.shapes import sample_mesh
-from zoo_spiking.data.voxel import farthest_point_sample, normalize_coord, voxelize
-from zoo_spiking.plugin import MODELNET40_LAYOUT
+from zoo.specs import DatasetSpec, Paper
+
+NAME = "modelnet40"
+HOMEPAGE = "https://modelnet.cs.princeton.edu/"
+LAYOUT = (
+    "modelnet40_shape_names.txt, modelnet40_{train,test}.txt, <class>/<class>_NNNN.txt "
+    "(modelnet40_normal_resampled: 10,000 'x,y,z,nx,ny,nz' lines per shape) "
+    "or <class>/{train,test}/<class>_NNNN.off (ModelNet40 meshes)"
+)
+
+DATASETS: tuple[DatasetSpec, ...] = (
+    DatasetSpec(
+        name=NAME, domain="spiking", task="point-cloud-classification",
+        builder="zoo_spiking.data.modelnet40:ModelNet40", layout=LAYOUT,
+        homepage=f"{HOMEPAGE} (meshes); modelnet40_normal_resampled.zip "
+                 "from the PointNet++ authors (resampled points with normals)",
+        splits=("train", "test"),
+        paper=Paper("3D ShapeNets: A Deep Representation for Volumetric Shapes", arxiv="1406.5670",
+                    venue="CVPR 2015"),
+        description="40 CAD classes (9,843 train / 2,468 test). E-3DSNN preprocessing: 8,192 points by "
+                    "farthest-point sampling, unit sphere, voxel 0.01, features xyz + normal.",
+    ),
+)
 
 
-def read_off(path: str | Path) -> tuple[torch.Tensor, torch.Tensor]:
+def read_off(path: str | Path):
     """Vertices ``[V, 3]`` and triangles ``[F, 3]`` of an OFF mesh (polygons are fan-triangulated).
 
     Accepts ModelNet's malformed header ``OFF<V> <F> <E>`` on one line and ``#`` comments.
     """
+    import numpy as np
+    import torch
+
     lines = [ln.split("#", 1)[0].strip() for ln in Path(path).read_text().splitlines()]
     lines = [ln for ln in lines if ln]
     if not lines or not lines[0].startswith("OFF"):
@@ -55,10 +75,13 @@ def read_off(path: str | Path) -> tuple[torch.Tensor, torch.Tensor]:
     return torch.from_numpy(verts.reshape(-1, 3)), torch.tensor(faces, dtype=torch.long).reshape(-1, 3)
 
 
-class ModelNet40(torch.utils.data.Dataset):
-    """ModelNet40 from ``root`` (either published layout); item -> ``(coords, feats, label)``."""
+class ModelNet40:
+    """ModelNet40 from ``root`` (either published layout); item -> ``(coords, feats, label)``.
 
-    NAME = "modelnet40"
+    A map-style dataset (``len`` and indexing), usable with ``torch.utils.data.DataLoader``.
+    """
+
+    NAME = NAME
 
     def __init__(self, root: str | Path, split: str = "train", num_points: int = 8192, grid_size: float = 0.01,
                  augment: bool | None = None, surface_points: int = 10_000, cache_dir: str | Path | None = None):
@@ -68,16 +91,15 @@ class ModelNet40(torch.utils.data.Dataset):
         self.num_points, self.grid_size, self.surface_points = num_points, grid_size, surface_points
         self.augment = split == "train" if augment is None else augment
         self.cache_dir = Path(cache_dir) if cache_dir else None
-        homepage = "https://modelnet.cs.princeton.edu/"
         if not self.root.is_dir():
-            raise DatasetNotFoundError(self.NAME, str(self.root), MODELNET40_LAYOUT, homepage)
+            raise DatasetNotFoundError(self.NAME, str(self.root), LAYOUT, HOMEPAGE)
         names_file = self.root / "modelnet40_shape_names.txt"
         if names_file.is_file():
             self.format = "resampled"
             self.classes = [c.strip() for c in names_file.read_text().splitlines() if c.strip()]
             list_file = self.root / f"modelnet40_{split}.txt"
             if not list_file.is_file():
-                raise DatasetNotFoundError(self.NAME, str(self.root), MODELNET40_LAYOUT, homepage)
+                raise DatasetNotFoundError(self.NAME, str(self.root), LAYOUT, HOMEPAGE)
             ids = [s.strip() for s in list_file.read_text().splitlines() if s.strip()]
             self.items = [(self.root / i.rsplit("_", 1)[0] / f"{i}.txt", self.classes.index(i.rsplit("_", 1)[0]))
                           for i in ids]
@@ -87,13 +109,20 @@ class ModelNet40(torch.utils.data.Dataset):
             self.items = [(f, label) for label, c in enumerate(self.classes)
                           for f in sorted((self.root / c / split).glob("*.off"))]
         if not self.items:
-            raise DatasetNotFoundError(self.NAME, str(self.root), MODELNET40_LAYOUT, homepage)
+            raise DatasetNotFoundError(self.NAME, str(self.root), LAYOUT, HOMEPAGE)
 
     def __len__(self) -> int:
         return len(self.items)
 
-    def points(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """The ``num_points`` farthest-point-sampled points and normals of item ``index`` (not normalised)."""
+    def points(self, index: int):
+        """The ``num_points`` farthest-point-sampled points ``[P, 3]`` and normals ``[P, 3]`` of item ``index``
+        (not normalised)."""
+        import numpy as np
+        import torch
+
+        from zoo_spiking.data.shapes import sample_mesh
+        from zoo_spiking.data.voxel import farthest_point_sample
+
         path, _ = self.items[index]
         cached = None
         if self.cache_dir is not None:
@@ -116,7 +145,11 @@ class ModelNet40(torch.utils.data.Dataset):
             torch.save(torch.cat([points, normals], 1), cached)
         return points, normals
 
-    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor, int]:
+    def __getitem__(self, index: int):
+        import torch
+
+        from zoo_spiking.data.voxel import normalize_coord, voxelize
+
         points, normals = self.points(index)
         points = normalize_coord(points)
         generator = None

@@ -1,1 +1,2 @@
-"""Model families of zoo-spiking (one module per family)."""
+"""Model families of zoo-spiking: per family, the architecture (``<family>.py``) and its torch-free
+spec module (``<family>_specs.py``)."""

@@ -47,6 +47,9 @@ from zoo_spiking.blocks.sparse_conv import (
     SubMConv3d,
     encode_coords,
 )
+from zoo_spiking.models.e3dsnn_specs import VARIANTS
+
+_T, _SEG = VARIANTS["t"], VARIANTS["seg"]
 
 _norm = partial(nn.BatchNorm1d, eps=1e-3, momentum=0.01)
 
@@ -105,29 +108,17 @@ class UpBlock(nn.Module):
         return x.replace(self.fuse(torch.cat([x.feats, skip.feats], dim=1)) + x.feats)
 
 
-def _check_input(model: str, in_channels: int, coords, feats, batch) -> tuple[torch.Tensor, int]:
-    sizes = zoo.expect_shape(coords, "N 3", name="coords", model=model)
-    zoo.expect_shape(feats, "N C", name="feats", model=model, N=sizes["N"], C=in_channels)
-    if coords.dtype.is_floating_point or coords.dtype == torch.bool:
-        raise InputShapeError(f"{model}: coords must be integer voxel indices, got dtype {coords.dtype}"
-                              " (voxelise points with zoo_spiking.data.voxelize)")
-    if not feats.dtype.is_floating_point:
-        raise InputShapeError(f"{model}: feats must be floating point, got dtype {feats.dtype}")
-    n = sizes["N"]
+def _voxel_indices(model: str, in_channels: int, coords, feats, batch) -> tuple[torch.Tensor, int]:
+    """Check a batch of voxelised clouds and return ``([N, 4] (batch, x, y, z) indices, batch size)``."""
+    n = zoo.expect_shape(coords, "N 3", name="coords", model=model, dtype="int",
+                         min_value=0, max_value=MAX_COORD - 1)["N"]
+    zoo.expect_shape(feats, "N C", name="feats", model=model, N=n, C=in_channels, dtype="float")
     if n == 0:
         raise InputShapeError(f"{model}: the input has no active voxels (coords is [0, 3])")
     if batch is None:
         batch = torch.zeros(n, dtype=torch.long, device=coords.device)
-    zoo.expect_shape(batch, "N", name="batch", model=model, N=n)
-    if batch.dtype.is_floating_point:
-        raise InputShapeError(f"{model}: batch must hold integer cloud indices, got dtype {batch.dtype}")
-    low, high = int(coords.min()), int(coords.max())
-    if low < 0 or high >= MAX_COORD:
-        raise InputShapeError(f"{model}: coords must lie in [0, {MAX_COORD}), got [{low}, {high}]")
+    zoo.expect_shape(batch, "N", name="batch", model=model, N=n, dtype="int", min_value=0, max_value=MAX_BATCH - 1)
     batch = batch.long()
-    if int(batch.min()) < 0 or int(batch.max()) >= MAX_BATCH:
-        raise InputShapeError(f"{model}: batch indices must lie in [0, {MAX_BATCH}), got "
-                              f"[{int(batch.min())}, {int(batch.max())}]")
     batch_size = int(batch.max()) + 1
     empty = torch.nonzero(torch.bincount(batch, minlength=batch_size) == 0).flatten().tolist()
     if empty:
@@ -169,8 +160,9 @@ class E3DSNN(nn.Module, _SpikingReport):
     with one value per last-stage site maps back to input voxels as ``values[model.feature_index]``.
     """
 
-    def __init__(self, in_channels: int = 6, num_classes: int = 40, embed_channels: int = 16,
-                 enc_channels: Sequence[int] = (16, 32, 64, 128), enc_depth: Sequence[int] = (1, 1, 1, 1)):
+    def __init__(self, in_channels: int = 6, num_classes: int = 40, embed_channels: int = _T["embed_channels"],
+                 enc_channels: Sequence[int] = tuple(_T["enc_channels"]),
+                 enc_depth: Sequence[int] = tuple(_T["enc_depth"])):
         super().__init__()
         if len(enc_channels) != len(enc_depth):
             raise ConfigError(f"enc_channels {list(enc_channels)} and enc_depth {list(enc_depth)} differ in length")
@@ -185,7 +177,7 @@ class E3DSNN(nn.Module, _SpikingReport):
         self.feature_index: torch.Tensor | None = None
 
     def forward(self, coords: torch.Tensor, feats: torch.Tensor, batch: torch.Tensor | None = None) -> torch.Tensor:
-        indices, batch_size = _check_input("E-3DSNN", self.in_channels, coords, feats, batch)
+        indices, batch_size = _voxel_indices("E-3DSNN", self.in_channels, coords, feats, batch)
         x = self.stem(SparseTensor(feats, indices, batch_size))
         self.active_sites = {"input": len(indices)}
         index = torch.arange(len(indices), device=indices.device)
@@ -206,11 +198,18 @@ class E3DSNNSeg(nn.Module, _SpikingReport):
     ``forward(coords [N, 3] int, feats [N, in_channels], batch [N] int | None) -> logits [N, num_classes]``,
     one row per input voxel in input order. The default explainer target ``dec.0`` outputs
     ``[N, dec_channels[0]]`` on the input voxels, so its maps are already per input voxel.
+
+    ``spatial_margin``: the authors give spconv a grid of ``max(coords) + 1`` voxels per axis (over
+    the batch); spconv halves it as ``(size - 2) // 2 + 1``, so where a size is odd the voxels on
+    the last plane lose their parent and the features they would carry (their output rows then
+    come from the skip path only). 1 reproduces that (the authors' outputs); ``None`` drops nothing.
+    (The classifier's margin, 96, never drops anything with four stages.)
     """
 
-    def __init__(self, in_channels: int = 4, num_classes: int = 19, embed_channels: int = 64,
-                 enc_channels: Sequence[int] = (64, 128, 128, 256), enc_depth: Sequence[int] = (2, 2, 2, 2),
-                 dec_channels: Sequence[int] = (256, 256, 256, 256)):
+    def __init__(self, in_channels: int = 4, num_classes: int = 19, embed_channels: int = _SEG["embed_channels"],
+                 enc_channels: Sequence[int] = tuple(_SEG["enc_channels"]),
+                 enc_depth: Sequence[int] = tuple(_SEG["enc_depth"]),
+                 dec_channels: Sequence[int] = tuple(_SEG["dec_channels"]), spatial_margin: int | None = 1):
         super().__init__()
         if not len(enc_channels) == len(enc_depth) == len(dec_channels):
             raise ConfigError("enc_channels, enc_depth and dec_channels must have the same length")
@@ -227,11 +226,15 @@ class E3DSNNSeg(nn.Module, _SpikingReport):
             for i in range(n)
         )
         self.final = SubMConv3d(dec_channels[0], num_classes, kernel_size=1, bias=True)
+        self.spatial_margin = spatial_margin
         self.active_sites: dict[str, int] = {}
 
     def forward(self, coords: torch.Tensor, feats: torch.Tensor, batch: torch.Tensor | None = None) -> torch.Tensor:
-        indices, batch_size = _check_input("E-3DSNN-seg", self.in_channels, coords, feats, batch)
-        x = self.stem(SparseTensor(feats, indices, batch_size))
+        indices, batch_size = _voxel_indices("E-3DSNN-seg", self.in_channels, coords, feats, batch)
+        shape = None
+        if self.spatial_margin is not None:
+            shape = tuple((indices[:, 1:].max(0).values + self.spatial_margin).tolist())
+        x = self.stem(SparseTensor(feats, indices, batch_size, spatial_shape=shape))
         self.active_sites = {"input": len(indices)}
         skips = [x]
         for i, stage in enumerate(self.enc):
@@ -242,6 +245,15 @@ class E3DSNNSeg(nn.Module, _SpikingReport):
         for i in reversed(range(len(self.dec))):
             x = self.dec[i](x, skips.pop())
         return self.final(x).feats
+
+
+def build_e3dsnn(variant: str = "t", **config) -> E3DSNN | E3DSNNSeg:
+    """An E-3DSNN of a size in :data:`~zoo_spiking.models.e3dsnn_specs.VARIANTS` (``"t"``, ``"s"``, ``"m"``,
+    ``"l"``: classifiers; ``"seg"``: the U-Net); ``config`` overrides its hyper-parameters."""
+    if variant not in VARIANTS:
+        raise ConfigError(f"unknown E-3DSNN variant {variant!r}; choose one of {sorted(VARIANTS)}")
+    config = {**VARIANTS[variant], **config}
+    return E3DSNNSeg(**config) if "dec_channels" in config else E3DSNN(**config)
 
 
 def _parent_rows(rulebook) -> torch.Tensor:
@@ -295,9 +307,14 @@ def convert_e3dsnn_checkpoint(checkpoint: Mapping[str, torch.Tensor],
       ``backbone.`` (Pointcept ``DefaultClassifier``/``DefaultSegmentor``) prefixes; the module
       names below that are the authors' (``stem.0``, ``enc.i.down.1``, ``enc.i.blocks.j.voxel_block.4``,
       ``dec.i.fuse.1``, ``final`` ...), which ours follow on purpose;
-    * sparse-conv weights: spconv 2.x stores ``[C_out, kx, ky, kz, C_in]`` (spconv 1.x:
-      ``[kx, ky, kz, C_in, C_out]``); ours are ``[kx, ky, kz, C_in, C_out]``. Pointcept orders the
-      voxel indices (batch, x, y, z), so the kernel axes are already in our x, y, z order.
+    * sparse-conv weights, ours ``[kx, ky, kz, C_in, C_out]``: spconv 2.x stores ``[C_out, kx, ky, kz, C_in]``
+      and convolves with it in that layout (permuted here), except for kernel-1 convs (the ``final``
+      heads), which it computes as ``feats @ W.view(C_in, C_out)`` on the stored tensor: those are
+      reshaped, not permuted. spconv 1.x stored ``[kx, ky, kz, C_in, C_out]`` (kept). Pointcept orders
+      the voxel indices (batch, x, y, z), so the kernel axes are already in our x, y, z order.
+
+    Checked against spconv 2.3.8's own forward, layer by layer and for whole models, in
+    ``tests/test_spconv_parity.py``.
     """
     if spconv_layout not in ("2.x", "1.x"):
         raise ConfigError(f"spconv_layout must be '2.x' or '1.x', got {spconv_layout!r}")
@@ -311,6 +328,10 @@ def convert_e3dsnn_checkpoint(checkpoint: Mapping[str, torch.Tensor],
             if name.startswith(prefix):
                 name = name[len(prefix):]
         if name.rsplit(".", 1)[-1] == "weight" and value.dim() == 5 and spconv_layout == "2.x":
-            value = value.permute(1, 2, 3, 4, 0).contiguous()
+            c_out, *kernel, c_in = value.shape
+            if kernel == [1, 1, 1]:
+                value = value.reshape(1, 1, 1, c_in, c_out)
+            else:
+                value = value.permute(1, 2, 3, 4, 0).contiguous()
         out[name] = value
     return out

@@ -13,16 +13,24 @@ Four stages on a ``[T, B, C, H, W]`` spike stream (convs and BatchNorm run on ``
   ``MS_Block`` s with spike-driven self-attention (SDSA): binary Q, K, V from RepConv branches,
   linear attention ``Q (K^T V) * 0.125`` per head with no softmax, a LIF with threshold 0.5, and a
   RepConv projection; plus a 1x1 spiking MLP.
-* Head: spatial mean, Linear, mean over the T time steps. (As in the authors' code, the head reads
-  the real-valued pooled features; the LIF after the pooling only feeds the optional distillation
-  head ``head_kd``.)
+* Head: spatial mean, LIF, Linear, mean over the T time steps: ``head(lif(x))``, as in the authors'
+  code since commit d95ad13 (2024-03-25), the code their released checkpoints go with. The optional
+  distillation head ``head_kd`` reads the same spikes. ``spiking_head=False`` gives the earlier form
+  ``head(x)`` on the real-valued pooled features (the authors' code before d95ad13).
 
 All neurons are multi-step LIF (tau 2, hard reset, detached reset, sigmoid surrogate), with state
-kept inside ``forward``: the model never needs ``reset_net`` between samples.
+kept inside ``forward``: the model never needs ``reset_net`` between samples. ``neuron="spikingjelly"``
+puts spikingjelly's ``LIFNode`` (multi-step, same parameters) in their place, with equal outputs;
+the model then resets them itself at the start of every forward.
+
+The 15M widths ``[64, 128, 256, 360]`` are not defined by a constructor of the authors' repository
+(it has 8_384, 8_512 and 8_768): they are the paper's 15.1M model as community copies of the code
+define it (``metaspikformer_8_256``, commented "15M parameters"); with the authors' class they
+give exactly 15,112,208 parameters, the paper's 15.1M.
 
 Input ``[B, C, H, W]`` images, repeated over ``T`` time steps (direct encoding), or ``[B, T, C, H, W]``
-frames (e.g. event frames); output ``[B, num_classes]``. Module names follow the authors' code,
-so their checkpoints (``ckpt["model"]``) load without renaming.
+frames (e.g. event frames); output ``[B, num_classes]``. Module names and shapes follow the
+authors' code, so their checkpoints load after :func:`convert_spikeformer_checkpoint` unwraps them.
 """
 
 from __future__ import annotations
@@ -35,6 +43,7 @@ from torch import nn
 import zoo
 from zoo.errors import ConfigError, InputShapeError
 from zoo_spiking.blocks.neurons import MultiStepLIF
+from zoo_spiking.models.spikeformer_specs import VARIANTS
 
 
 def _per_step(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
@@ -213,15 +222,19 @@ class MetaSpikeFormer(nn.Module):
     four stage widths; the first conv stage runs at ``embed_dim[0] // 2``.
     """
 
-    def __init__(self, embed_dim: Sequence[int] = (64, 128, 256, 360), num_heads: int = 8, in_channels: int = 3,
-                 num_classes: int = 1000, T: int = 1, mlp_ratio: int = 4, kd: bool = False):
+    def __init__(self, embed_dim: Sequence[int] = tuple(VARIANTS["15m"]["embed_dim"]), num_heads: int = 8,
+                 in_channels: int = 3, num_classes: int = 1000, T: int = 1, mlp_ratio: int = 4, kd: bool = False,
+                 spiking_head: bool = True, neuron: str = "zoo"):
         super().__init__()
+        if neuron not in ("zoo", "spikingjelly"):
+            raise ConfigError(f"neuron must be 'zoo' or 'spikingjelly', got {neuron!r}")
         if len(embed_dim) != 4:
             raise ConfigError(f"embed_dim must give 4 stage widths, got {list(embed_dim)}")
         if T < 1:
             raise ConfigError(f"T (time steps) must be >= 1, got {T}")
         e0, e1, e2, e3 = embed_dim
         self.in_channels, self.num_classes, self.T, self.kd = in_channels, num_classes, T, kd
+        self.spiking_head, self.neuron = spiking_head, neuron
         self.downsample1_1 = MS_DownSampling(in_channels, e0 // 2, 7, 2, 3, first_layer=True)
         self.ConvBlock1_1 = nn.ModuleList([MS_ConvBlock(e0 // 2, mlp_ratio)])
         self.downsample1_2 = MS_DownSampling(e0 // 2, e0)
@@ -237,6 +250,8 @@ class MetaSpikeFormer(nn.Module):
         self.head = nn.Linear(e3, num_classes)
         self.head_kd = nn.Linear(e3, num_classes) if kd else None
         self.apply(_init_linear)
+        if neuron == "spikingjelly":
+            use_spikingjelly_neurons(self)
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         """``[T, B, C, H, W]`` -> ``[T, B, embed_dim[3], H / 16, W / 16]``."""
@@ -258,17 +273,67 @@ class MetaSpikeFormer(nn.Module):
         if min(x.shape[-2:]) < 16:
             raise InputShapeError(f"Meta-SpikeFormer: images must be at least 16x16 (4 stride-2 stages), got "
                                   f"{list(x.shape[-2:])}")
+        if self.neuron == "spikingjelly":
+            from spikingjelly.activation_based import functional
+
+            functional.reset_net(self)
         pooled = self.forward_features(x).flatten(3).mean(3)
-        logits = self.head(pooled).mean(0)
+        spikes = self.lif(pooled)
+        logits = self.head(spikes if self.spiking_head else pooled).mean(0)
         if self.head_kd is None:
             return logits
-        logits_kd = self.head_kd(self.lif(pooled)).mean(0)
+        logits_kd = self.head_kd(spikes).mean(0)
         return (logits, logits_kd) if self.training else (logits + logits_kd) / 2
 
     def spike_rates(self) -> dict[str, float]:
         """Fraction of neurons firing per time step, per LIF layer, in the last forward."""
         return {name: m.firing_rate for name, m in self.named_modules()
-                if isinstance(m, MultiStepLIF) and m.firing_rate is not None}
+                if getattr(m, "firing_rate", None) is not None}
+
+
+def use_spikingjelly_neurons(model: nn.Module) -> nn.Module:
+    """Replace every :class:`MultiStepLIF` of ``model`` by spikingjelly's multi-step ``LIFNode``, in place.
+
+    Same neuron (tau, threshold, hard reset to 0, detached reset, sigmoid surrogate with the same
+    alpha), so outputs and gradients are equal; spikingjelly picks its own kernel for the device
+    (torch on the CPU, its fused kernels on CUDA). Its neurons are stateful: call
+    ``functional.reset_net`` between samples (``MetaSpikeFormer`` does it at the start of ``forward``).
+    """
+    from spikingjelly.activation_based import neuron, surrogate
+
+    for name, module in list(model.named_modules()):
+        if isinstance(module, MultiStepLIF):
+            node = neuron.LIFNode(tau=module.tau, v_threshold=module.v_threshold, v_reset=0.0, detach_reset=True,
+                                  surrogate_function=surrogate.Sigmoid(alpha=module.alpha), step_mode="m")
+            node.register_forward_hook(_record_firing_rate)
+            model.set_submodule(name, node)
+    return model
+
+
+def _record_firing_rate(module: nn.Module, inputs, output: torch.Tensor) -> None:
+    module.firing_rate = float(output.detach().mean()) if output.numel() else None
+
+
+def convert_spikeformer_checkpoint(checkpoint: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Map a checkpoint of the authors' ``main_finetune.py`` (``{"model": state_dict, "optimizer": ...}``)
+    to our state dict: unwraps ``model`` / ``state_dict`` and strips a ``module.`` (DDP) prefix.
+
+    Their module names and shapes are ours, so no key is renamed. The released ``55M_kd.pth`` and
+    ``55M_kd_T4.pth`` hold a distillation head: load them into ``kd=True`` (and ``T=4``) models,
+    whose eval output is the mean of both heads, as in the authors' evaluation.
+    """
+    for wrapper in ("model", "state_dict"):
+        if wrapper in checkpoint and isinstance(checkpoint[wrapper], Mapping):
+            checkpoint = checkpoint[wrapper]
+    return {key.removeprefix("module."): value for key, value in checkpoint.items()}
+
+
+def build_spikeformer(variant: str = "15m", **config) -> MetaSpikeFormer:
+    """A Meta-SpikeFormer of a size in :data:`~zoo_spiking.models.spikeformer_specs.VARIANTS` (``"15m"``,
+    ``"31m"``, ``"55m"``); ``config`` overrides its hyper-parameters."""
+    if variant not in VARIANTS:
+        raise ConfigError(f"unknown Meta-SpikeFormer variant {variant!r}; choose one of {sorted(VARIANTS)}")
+    return MetaSpikeFormer(**{**VARIANTS[variant], **config})
 
 
 def _init_linear(m: nn.Module) -> None:

@@ -1,0 +1,62 @@
+"""E-3DSNN, what the family is (torch-free): the paper, the sizes and the registered models.
+
+Qiu et al., "Efficient 3D Recognition with Event-driven Spike Sparse Convolution", AAAI 2025,
+arXiv:2412.07360. The architecture is :mod:`zoo_spiking.models.e3dsnn`, which reads the same
+``VARIANTS``.
+"""
+
+from __future__ import annotations
+
+from zoo.specs import ModelSpec, Paper
+
+PAPER = Paper(
+    "Efficient 3D Recognition with Event-driven Spike Sparse Convolution",
+    arxiv="2412.07360", venue="AAAI 2025", code="https://github.com/bollossom/E-3DSNN",
+)
+
+# Sizes T and S are the authors' ModelNet40 configs, M and L are defined in their energy script;
+# "seg" is their SemanticKITTI U-Net (M's encoder and a 256-wide decoder). A variant with
+# ``dec_channels`` builds the U-Net.
+VARIANTS: dict[str, dict] = {
+    "t": dict(embed_channels=16, enc_channels=[16, 32, 64, 128], enc_depth=[1, 1, 1, 1]),
+    "s": dict(embed_channels=24, enc_channels=[24, 48, 96, 160], enc_depth=[1, 1, 1, 1]),
+    "m": dict(embed_channels=64, enc_channels=[64, 128, 128, 256], enc_depth=[2, 2, 2, 2]),
+    "l": dict(embed_channels=64, enc_channels=[96, 192, 288, 384], enc_depth=[2, 2, 2, 2]),
+    "seg": dict(embed_channels=64, enc_channels=[64, 128, 128, 256], enc_depth=[2, 2, 2, 2],
+                dec_channels=[256, 256, 256, 256]),
+}
+
+_MODULE = "zoo_spiking.models.e3dsnn"
+_CLASSIFIER_INPUT = "(input: coords [N, 3] int, feats [N, 6] = xyz + normal, batch [N])."
+
+# (name, variant, parameters computed from the authors' constructors, description)
+_CLASSIFIERS = (
+    ("edge-3dsnn", "t", 1_874_216, "E-3DSNN-T, the paper's 1.87M ModelNet40 model (91.7% top-1 reported)"),
+    ("edge-3dsnn-s", "s", 3_271_144, "E-3DSNN-S (3.27M)"),
+    ("edge-3dsnn-m", "m", 17_330_600, "E-3DSNN-M (17.33M)"),
+    ("edge-3dsnn-l", "l", 46_574_248, "E-3DSNN-L (46.57M)"),
+)
+
+
+def _spec(name: str, variant: str, num_params: int, description: str, **overrides) -> ModelSpec:
+    fields = dict(
+        name=name, domain="spiking", task="point-cloud-classification", paper=PAPER,
+        builder=f"{_MODULE}:build_e3dsnn", example_input=f"{_MODULE}:example_input",
+        bad_input=f"{_MODULE}:bad_input", num_params=num_params,
+        default_config=dict(variant=variant, in_channels=6, num_classes=40),
+        explain_layer="enc.3", explain_reshape=f"{_MODULE}:sparse_points",
+        tags=("snn", "point-cloud", "sparse-conv", "modelnet40"),
+        description=description,
+    )
+    return ModelSpec(**{**fields, **overrides})
+
+
+MODELS: tuple[ModelSpec, ...] = (
+    *(_spec(name, variant, params, f"{text}: integer-spike sparse 3-D CNN on voxelised points {_CLASSIFIER_INPUT}")
+      for name, variant, params, text in _CLASSIFIERS),
+    _spec("edge-3dsnn-seg", "seg", 20_049_683,
+          "E-3DSNN U-Net (SemanticKITTI config, 19 classes): per-voxel logits [N, 19] "
+          "(input: coords [N, 3] int, feats [N, 4] = xyz + strength, batch [N]).",
+          task="point-cloud-segmentation", default_config=dict(variant="seg", in_channels=4, num_classes=19),
+          explain_layer="dec.0", tags=("snn", "point-cloud", "sparse-conv", "semantic-kitti")),
+)
