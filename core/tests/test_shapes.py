@@ -11,8 +11,10 @@ def test_binds_sizes_and_rejects_a_wrong_rank_or_size():
     assert expect_shape(torch.zeros(2, 3, 4, 4), "B C H W", C=3) == {"B": 2, "C": 3, "H": 4, "W": 4}
     with pytest.raises(InputShapeError, match=r"must have 4 dimensions \[B, C=3, H, W\], got shape \[3, 4, 4\]"):
         expect_shape(torch.zeros(3, 4, 4), "B C H W", C=3)
-    with pytest.raises(InputShapeError, match=r"\(C != 3\)"):
+    with pytest.raises(InputShapeError, match=r"\(C=1, not 3\)"):
         expect_shape(torch.zeros(2, 1, 4, 4), "B C H W", C=3)
+    with pytest.raises(InputShapeError, match=r"\(3 where 1 is fixed\)"):
+        expect_shape(torch.zeros(2, 3, 5, 4, 4), "B 1 T H W")
     with pytest.raises(InputShapeError, match="must be a tensor"):
         expect_shape([[1.0]], "N F")
 

@@ -64,7 +64,8 @@ def expect_shape(tensor, pattern: str, *, name: str = "input", model: str = "", 
         size = int(size)
         want = int(axis) if axis.isdigit() else sizes.get(axis, bound.get(axis))
         if want is not None and size != want:
-            raise InputShapeError(f"{where}{name} must have shape {described}, got {list(shape)} ({axis} != {want})")
+            got = f"{axis}={size}, not {want}" if not axis.isdigit() else f"{size} where {want} is fixed"
+            raise InputShapeError(f"{where}{name} must have shape {described}, got {list(shape)} ({got})")
         if not axis.isdigit():
             bound[axis] = size
     bad = {axis: step for axis, step in (divisible_by or {}).items() if bound[axis] % step}
