@@ -6,3 +6,12 @@ Models (registered by :mod:`zoo_lipreading.plugin`, built lazily): TD3Net (``td3
 
 Importing this package imports no torch; its submodules do.
 """
+
+
+def __getattr__(name: str):
+    # read_lips is the package's front door; importing it lazily keeps `import zoo_lipreading` light.
+    if name == "read_lips":
+        from zoo_lipreading.video import read_lips
+
+        return read_lips
+    raise AttributeError(f"module 'zoo_lipreading' has no attribute {name!r}")

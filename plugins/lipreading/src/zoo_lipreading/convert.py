@@ -92,6 +92,12 @@ def _rename(state: Mapping, rules, source: str, ours) -> dict:
     return out
 
 
+def _same_memory(a, b) -> bool:
+    """torch.save keeps shared storage shared, so the twins of a real checkpoint are one tensor."""
+    return (a.shape == b.shape and a.stride() == b.stride() and a.storage_offset() == b.storage_offset()
+            and a.untyped_storage().data_ptr() == b.untyped_storage().data_ptr())
+
+
 def from_td3net(checkpoint: Mapping) -> dict:
     """TD3Net (``ckpt.best.pth.tar``) -> a ``td3net-*`` state dict."""
     import torch
@@ -103,7 +109,7 @@ def from_td3net(checkpoint: Mapping) -> dict:
         twin = _TD3NET_DUPLICATE.sub("emd_network.trunk.", key)
         if twin not in state:  # only one copy saved: take it
             state[twin] = value
-        elif not torch.equal(state[twin], value):
+        elif not _same_memory(state[twin], value) and not torch.equal(state[twin], value):
             raise WeightsError(f"TD3Net checkpoint: {key!r} and {twin!r} should hold the same trunk tensor")
     return _rename(state, _TD3NET, "TD3Net", ("frontend.", "backend.", "classifier."))
 

@@ -21,7 +21,6 @@ from zoo.errors import ZooError
 
 WINDOW = 29  # LRW clips: 29 frames at 25 fps
 ROI_SIZE = 96  # mpc001 crops 96x96 mouth patches, the model sees their central 88x88
-CROP_SIZE = 88
 MEAN, STD = 0.421, 0.165  # mpc001's LRW grey-level statistics (after /255)
 SMOOTHING = 12  # landmarks are averaged over a window of this many frames before aligning
 ALIGNED_SIZE = 256
@@ -178,16 +177,15 @@ def clip_windows(rois, length: int = WINDOW, stride: int | None = None):
     return np.stack([rois[s:s + length] for s in starts]), starts
 
 
-def normalise(clips, crop: int = CROP_SIZE):
-    """uint8 ``[N, T, 96, 96]`` -> float ``[N, 1, T, 88, 88]``: /255, centre crop, (x - 0.421) / 0.165
-    (mpc001's validation/test transform)."""
+def normalise(clips):
+    """uint8 ``[N, T, 96, 96]`` -> float ``[N, 1, T, 88, 88]``: mpc001's test transform per clip
+    (/255, centre crop 88, (x - 0.421) / 0.165)."""
     import torch
 
-    clips = torch.as_tensor(clips, dtype=torch.float32) / 255.0
-    height, width = clips.shape[-2:]
-    top, left = (height - crop) // 2, (width - crop) // 2
-    clips = clips[..., top:top + crop, left:left + crop]
-    return ((clips - MEAN) / STD).unsqueeze(1)
+    from zoo_lipreading.data.transforms import lrw_transform
+
+    transform = lrw_transform("test")
+    return torch.stack([transform(clip) for clip in clips])
 
 
 def lrw_words() -> list[str]:

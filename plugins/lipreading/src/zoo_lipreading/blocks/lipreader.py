@@ -31,7 +31,7 @@ class Lipreader(nn.Module):
 
     def forward(self, x: torch.Tensor, boundaries: torch.Tensor | None = None) -> torch.Tensor:
         name = getattr(self, "zoo_name", type(self).__name__)
-        size = zoo.expect_shape(x, "B 1 T H W", dtype="float", model=name)
+        size = zoo.expect_shape(x, "B C T H W", C=1, dtype="float", model=name)
         features = self.frontend(x)
         if self.use_boundary:
             if boundaries is None:
