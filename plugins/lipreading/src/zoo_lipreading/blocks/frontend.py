@@ -53,7 +53,7 @@ class BasicBlock2d(nn.Module):
 
 
 class ResNetTrunk(nn.Module):
-    """ResNet-18 without its stem and classifier: ``[N, 64, h, w] -> [N, 512]``."""
+    """ResNet-18 without its stem, pooling and classifier: ``[N, 64, h, w] -> [N, 512, h / 8, w / 8]``."""
 
     def __init__(self, act: str = "prelu", depths=(2, 2, 2, 2), widths=(64, 128, 256, 512)):
         super().__init__()
@@ -67,12 +67,21 @@ class ResNetTrunk(nn.Module):
         self.out_channels = in_channels
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
-        return x.mean(dim=(2, 3))
+        return self.layer4(self.layer3(self.layer2(self.layer1(x))))
+
+
+class FramesToClip(nn.Module):
+    """``[B * T, C, h, w] -> [B, C, T, h, w]``: the trunk's per-frame maps put back on the clip's time
+    axis. It holds no weights; it is the front-end's explain layer, where Grad-CAM sees one
+    (T, h, w) volume per clip and so gives temporal and spatial saliency at once."""
+
+    def forward(self, x: torch.Tensor, batch: int) -> torch.Tensor:
+        return x.reshape(batch, -1, *x.shape[1:]).transpose(1, 2)
 
 
 class VisualFrontend(nn.Module):
-    """3-D stem (``temporal_kernel`` x7x7, stride 1x2x2) + max-pool, then the trunk per frame.
+    """3-D stem (``temporal_kernel`` x7x7, stride 1x2x2) + max-pool, then the trunk per frame and
+    a global average pool per frame.
 
     ``[B, 1, T, H, W] -> [B, 512, T]``; the time axis keeps its length.
     """
@@ -86,11 +95,11 @@ class VisualFrontend(nn.Module):
             nn.MaxPool3d((1, 3, 3), (1, 2, 2), (0, 1, 1)),
         )
         self.trunk = ResNetTrunk(act)
+        self.clip = FramesToClip()
         self.out_channels = self.trunk.out_channels
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.stem(x)
         batch, channels, frames, height, width = x.shape
         x = x.transpose(1, 2).reshape(batch * frames, channels, height, width)
-        x = self.trunk(x)
-        return x.reshape(batch, frames, -1).transpose(1, 2)
+        return self.clip(self.trunk(x), batch).mean(dim=(3, 4))

@@ -27,7 +27,7 @@ MODELS = tuple(
         name=name, domain="lipreading", task="word-classification", paper=PAPER,
         builder=f"{_MODULE}:build_dctcn", example_input=f"{_MODULE}:example_input", num_params=params,
         default_config=dict(variant="lrw", num_classes=500, use_boundary=boundary),
-        explain_layer="frontend.trunk.layer4", tags=("lipreading", "lrw", "tcn", "video"),
+        explain_layer="frontend.clip", tags=("lipreading", "lrw", "tcn", "video"),
         description=f"ResNet-18 (5x7x7 stem, Swish) + densely connected TCN with SE, mpc001's LRW model, "
                     f"{description}. Input [B, 1, T, 88, 88]" + (" and boundaries [B, T]" if boundary else "")
                     + "; output [B, num_classes] logits.",

@@ -18,7 +18,7 @@ MODELS = (
         name="ms-tcn", domain="lipreading", task="word-classification", paper=PAPER,
         builder=f"{_MODULE}:build_mstcn", example_input=f"{_MODULE}:example_input", num_params=36_361_396,
         default_config=dict(variant="lrw", num_classes=500, use_boundary=False),
-        explain_layer="frontend.trunk.layer4", tags=("lipreading", "lrw", "tcn", "video"),
+        explain_layer="frontend.clip", tags=("lipreading", "lrw", "tcn", "video"),
         description="ResNet-18 (5x7x7 stem, Swish) + multi-scale multi-branch TCN, mpc001's LRW model "
                     "(85.3% LRW top-1 in the paper, 88.9% for the released checkpoint). "
                     "Input [B, 1, T, 88, 88]; output [B, num_classes] logits.",

@@ -40,7 +40,7 @@ MODELS = tuple(
         name=name, domain="lipreading", task="word-classification", paper=PAPER,
         builder=f"{_MODULE}:build_td3net", example_input=f"{_MODULE}:example_input",
         num_params=params, default_config=dict(variant=variant, num_classes=500, use_boundary=boundary),
-        explain_layer="frontend.trunk.layer4", tags=("lipreading", "lrw", "tcn", "video"),
+        explain_layer="frontend.clip", tags=("lipreading", "lrw", "tcn", "video"),
         description=f"{description}. Input [B, 1, T, 88, 88] grey mouth crops"
                     + (" and boundaries [B, T]" if boundary else "") + "; output [B, num_classes] logits.",
     )
