@@ -63,7 +63,14 @@ def test_zoo_lipread_convert_end_to_end(tmp_path, capsys):
     state["tcn.tcn_output.weight"] = torch.randn(state["tcn.tcn_output.weight"].shape)
     state["frontend3D.0.weight"] = torch.randn(state["frontend3D.0.weight"].shape)
     checkpoint = tmp_path / "lrw_resnet18_mstcn.pth"
-    torch.save({"model_state_dict": state, "optimizer_state_dict": {}, "epoch_idx": 80}, checkpoint)
+    # what the authors' savers put beside the weights: optimiser and scheduler states, epoch, best accuracy
+    toy = torch.nn.Linear(2, 2)
+    optimiser = torch.optim.AdamW(toy.parameters(), lr=3e-4, weight_decay=1e-2)
+    toy(torch.ones(1, 2)).sum().backward()
+    optimiser.step()
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, T_max=120)
+    torch.save({"model_state_dict": state, "optimizer_state_dict": optimiser.state_dict(),
+                "scheduler_state_dict": schedule.state_dict(), "epoch_idx": 80, "best_prec": 0.889}, checkpoint)
     assert main(["lipread-convert", str(checkpoint), "ms-tcn", str(tmp_path / "out")]) == 0
     model = zoo.load(tmp_path / "out")
     assert torch.equal(model.classifier.weight, state["tcn.tcn_output.weight"])
