@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import zoo
-from zoo_lipreading.data import lrw
+from zoo_lipreading.data import lrw, lrw1000
 from zoo_lipreading.models import dctcn_specs, mstcn_specs, td3net_specs
 
 
@@ -14,7 +14,7 @@ def zoo_models() -> list:
 
 @zoo.hookimpl
 def zoo_datasets() -> list:
-    return [*lrw.DATASETS]
+    return [*lrw.DATASETS, *lrw1000.DATASETS]
 
 
 @zoo.hookimpl
