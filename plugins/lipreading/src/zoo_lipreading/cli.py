@@ -10,7 +10,7 @@ def add_commands(subparsers) -> None:
     p.add_argument("video")
     p.add_argument("--model", default="td3net-base", help="a registered name, NAME.TAG or a zoo.save folder")
     p.add_argument("--top", type=int, default=5)
-    p.add_argument("--stride", type=int, help="frames between windows (default 29)")
+    p.add_argument("--stride", type=int, help="frames (at 25 fps) between windows (default 29)")
     p.set_defaults(func=lipread)
 
     p = subparsers.add_parser("lipread-convert", help="convert a TD3Net or mpc001 checkpoint into a zoo folder")
@@ -30,7 +30,8 @@ def lipread(args: argparse.Namespace) -> int:
         print(f"note: {args.model} has untrained weights; the words below are not meaningful")
     for window in read_lips(model, args.video, top=args.top, stride=args.stride):
         words = "  ".join(f"{word} {score:.3f}" for word, score in window.top)
-        print(f"frames {window.start}-{window.start + 28}: {words}")
+        start, end = window.seconds
+        print(f"{start:5.2f}-{end:5.2f} s: {words}")
     return 0
 
 

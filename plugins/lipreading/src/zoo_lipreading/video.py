@@ -1,15 +1,15 @@
-"""From a video of a face to the words it says: decode (PyAV), find the face and its landmarks
-(mediapipe's face mesh), align each frame to a reference face and cut a 96x96 grey mouth crop
+"""From a video of a face to the words it says: decode (PyAV), resample to LRW's 25 fps, find the
+face and its landmarks (mediapipe's face mesh), align each frame to a reference face and cut a 96x96 grey mouth crop
 (mpc001's LRW preprocessing), take 29-frame windows, normalise, classify.
 
     import zoo, zoo_lipreading
     model = zoo.load("td3net-base")                     # or a folder written by zoo.save
     for window in zoo_lipreading.read_lips(model, "talk.mp4"):
-        print(window.start, window.top)                 # [(word, probability), ...] best first
+        print(window.seconds, window.top)               # [(word, probability), ...] best first
 
-The steps are separate functions (:func:`decode_video`, :class:`FaceMesh`, :func:`mouth_rois`,
-:func:`clip_windows`, :func:`normalise`) so each can be reused or replaced: pass ``landmarks=`` to
-:func:`read_lips` to use another detector.
+The steps are separate functions (:func:`decode_video`, :func:`resample`, :class:`FaceMesh`,
+:func:`mouth_rois`, :func:`clip_windows`, :func:`normalise`) so each can be reused or replaced: pass
+``landmarks=`` to :func:`read_lips` to use another detector.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pathlib import Path
 
 from zoo.errors import ZooError
 
-WINDOW = 29  # LRW clips: 29 frames at 25 fps
+WINDOW, FPS = 29, 25  # LRW clips: 29 frames at 25 fps
 ROI_SIZE = 96  # mpc001 crops 96x96 mouth patches, the model sees their central 88x88
 MEAN, STD = 0.421, 0.165  # mpc001's LRW grey-level statistics (after /255)
 SMOOTHING = 12  # landmarks are averaged over a window of this many frames before aligning
@@ -52,9 +52,11 @@ class Landmarks:
 
 @dataclass(frozen=True)
 class WindowReading:
-    """The top words of one window: frames ``start`` to ``start + 29`` of the video."""
+    """The top words of one window of 29 frames at 25 fps: ``start`` is its first frame after
+    resampling, ``seconds`` its (start, end) time in the video."""
 
     start: int
+    seconds: tuple
     top: list
 
 
@@ -107,6 +109,16 @@ class FaceMesh:
                           np.array([(p.x * width, p.y * height) for p in found[0].landmark], dtype=np.float64))
         mesh = interpolate_missing(points)
         return Landmarks(stable=mesh[:, MESH_STABLE], mouth=mesh[:, MESH_LIPS])
+
+
+def resample(frames, rate: float, target: float = FPS):
+    """The frames nearest to the instants ``k / target`` (LRW's models read 25 fps video)."""
+    import numpy as np
+
+    if abs(rate - target) < 1e-3:
+        return frames
+    count = int(len(frames) * target / rate)
+    return frames[np.minimum(np.round(np.arange(count) * rate / target).astype(int), len(frames) - 1)]
 
 
 def interpolate_missing(points: list):
@@ -169,8 +181,8 @@ def clip_windows(rois, length: int = WINDOW, stride: int | None = None):
 
     count = len(rois)
     if count < length:
-        raise VideoError(f"the video has {count} frames; reading a word needs at least {length} "
-                         f"({length / 25:.2f} s at 25 fps, the length of an LRW clip)")
+        raise VideoError(f"the video has {count} frames at 25 fps; reading a word needs at least {length} "
+                         f"({length / FPS:.2f} s, the length of an LRW clip)")
     starts = list(range(0, count - length + 1, stride or length))
     if starts[-1] != count - length:
         starts.append(count - length)
@@ -199,13 +211,15 @@ def read_lips(model, video, *, top: int = 5, labels: list[str] | None = None, la
               stride: int | None = None, batch_size: int = 8) -> list[WindowReading]:
     """Read the words of ``video`` (a path) with a word classifier such as ``zoo.load("td3net-base")``.
 
-    Returns, per 29-frame window, the ``top`` words and their softmax probabilities. ``labels``
-    default to LRW's 500 words (LRW-1000 models need theirs); ``landmarks`` is a callable from RGB
-    frames to :class:`Landmarks` (default :class:`FaceMesh`).
+    The video is resampled to 25 fps; returns, per 29-frame window (every ``stride`` frames), the
+    ``top`` words and their softmax probabilities. ``labels`` default to LRW's 500 words (LRW-1000
+    models need theirs); ``landmarks`` is a callable from the resampled RGB frames to
+    :class:`Landmarks` (default :class:`FaceMesh`).
     """
     import torch
 
-    frames, _ = decode_video(video)
+    frames, rate = decode_video(video)
+    frames = resample(frames, rate)
     if len(frames) < WINDOW:
         clip_windows(frames)  # raises the too-short error before any face search
     points = (landmarks or FaceMesh())(frames)
@@ -221,5 +235,6 @@ def read_lips(model, video, *, top: int = 5, labels: list[str] | None = None, la
     with torch.no_grad():
         probabilities = torch.cat([model(batch).softmax(dim=1) for batch in inputs.split(batch_size)])
     scores, indices = probabilities.topk(min(top, classes), dim=1)
-    return [WindowReading(start, [(labels[i], float(s)) for s, i in zip(row_s.tolist(), row_i.tolist())])
+    return [WindowReading(start, (start / FPS, (start + WINDOW) / FPS),
+                          [(labels[i], float(s)) for s, i in zip(row_s.tolist(), row_i.tolist())])
             for start, row_s, row_i in zip(starts, scores, indices)]
