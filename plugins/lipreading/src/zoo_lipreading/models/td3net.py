@@ -25,12 +25,7 @@ def build_td3net(variant: str = "base", num_classes: int = 500, use_boundary: bo
     if dropout is not None:
         size["dropout"] = dropout
     frontend = VisualFrontend(**FRONTENDS["td3net"])
-    backend = build_backend(FEATURES + int(use_boundary), **size)
-    return Lipreader(frontend, backend, num_classes, use_boundary)
-
-
-def build_backend(in_channels: int, *, num_blocks, trans_comp, **td2) -> TD3Backend:
-    return TD3Backend(in_channels, num_blocks, trans_comp, **td2)
+    return Lipreader(frontend, TD3Backend(FEATURES + int(use_boundary), **size), num_classes, use_boundary)
 
 
 def example_input(config: dict):
