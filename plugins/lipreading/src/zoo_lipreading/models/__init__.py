@@ -1,0 +1,1 @@
+"""Lipreading model families: ``<family>_specs`` (torch-free: paper, variants, specs) beside ``<family>`` (torch)."""
