@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from zoo import __version__
-from zoo.errors import ConfigError, DatasetNotFoundError, UnknownNameError, ZooError
+from zoo.errors import ConfigError, CorruptWeightsError, DatasetNotFoundError, UnknownNameError, ZooError
 from zoo.references import Reference, folder_hint, parse_name, parse_reference
 from zoo.registry import get_registry, register_plugin, unregister_plugin
 from zoo.specs import ModelSpec, WeightsSpec, resolve
@@ -153,7 +153,15 @@ def load(name: str | os.PathLike, pretrained: bool = False, *, device: Any = Non
     if reference.kind != "registry" and config:
         raise ConfigError("a saved model's config is fixed by its weights; do not pass config overrides")
     if reference.kind == "hub":
-        model = _load_folder(fetch_repo(reference.repo_id, reference.revision), source=reference.text)
+        folder = fetch_repo(reference.repo_id, reference.revision)
+        try:
+            model = _load_folder(folder, source=reference.text)
+        except CorruptWeightsError:
+            from zoo.hub import evict
+            from zoo.serialization import WEIGHTS_FILE
+
+            evict(folder / WEIGHTS_FILE)  # bad bytes must not stay in the shared cache as this commit's file
+            raise
     elif reference.kind == "folder":
         if not reference.path.is_dir():
             raise ConfigError(f"{reference.text!r} is not a folder written by zoo.save (no such directory)")

@@ -80,6 +80,7 @@ def fetch_weights(weights: WeightsSpec, model_name: str, *, verify_full: bool = 
     if verify_file(path, weights.sha256, full=verify_full):
         return path
     if offline():
+        evict(path)
         raise CorruptWeightsError(
             f"{what}: the cached file {path} does not match its pinned sha256 and HF_HUB_OFFLINE is set, "
             "so it cannot be fetched again. Go online and run `zoo download` to repair the cache."
@@ -87,11 +88,28 @@ def fetch_weights(weights: WeightsSpec, model_name: str, *, verify_full: bool = 
     path = Path(_client_call(hf_hub_download, what, force_download=True, **arguments))
     if not verify_file(path, weights.sha256, full=True):
         actual = sha256_of(path)
+        evict(path)
         raise CorruptWeightsError(
             f"{what}: sha256 is {actual}, expected {weights.sha256}. The file on the Hub differs from the one "
             "this model's plugin pinned; it was not loaded."
         )
     return path
+
+
+def evict(pointer: Path) -> None:
+    """Remove a downloaded file that failed its sha256, and the snapshot entry pointing at it.
+
+    The client names a blob after the ETag the Hub announced (for a weights file, the sha256 of
+    the bytes it *should* serve), so bad bytes would otherwise sit under the good file's name and
+    every library sharing the cache would trust them. Other snapshots linking the same blob are
+    left dangling, which the client treats as "not cached" and downloads again.
+    """
+    blob = pointer.resolve()
+    for item in (pointer, blob):
+        try:
+            item.unlink()
+        except FileNotFoundError:
+            pass
 
 
 def fetch_repo(repo_id: str, revision: str | None, patterns: tuple[str, ...] = (
