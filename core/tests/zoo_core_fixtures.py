@@ -69,3 +69,20 @@ class MalformedPlugin:
     @zoo.hookimpl
     def zoo_models(self):
         return ["not a spec"]
+
+
+def load_pretrained_in_child(env: dict, weights: dict, go: str, results) -> None:
+    """Entry point of a forked test process: register the tiny model with ``weights``, wait for
+    the file ``go`` (so that all processes start together), load it pretrained, report the result."""
+    import os
+    import time
+
+    os.environ.update(env)
+    zoo.register_plugin(SpecPlugin(tiny_spec(weights=(zoo.WeightsSpec(**weights),))), name="tiny")
+    deadline = time.monotonic() + 60
+    while not os.path.exists(go) and time.monotonic() < deadline:
+        time.sleep(0.005)
+    try:
+        results.put(float(zoo.load("tiny-convnet", pretrained=True).head.weight.detach().sum()))
+    except Exception as error:  # noqa: BLE001 - reported to the parent test
+        results.put(repr(error))

@@ -205,10 +205,14 @@ def _load_folder(folder: Path, *, source: str):
     return model
 
 
-def save(model, path: str | os.PathLike, *, name: str | None = None, config: dict | None = None) -> Path:
+def save(model, path: str | os.PathLike, *, name: str | None = None, config: dict | None = None,
+         overwrite: bool = False) -> Path:
     """Write ``config.json`` + ``model.safetensors`` + ``README.md`` (a Hub model card) to ``path``.
 
     ``name`` and ``config`` default to what :func:`load` / :func:`build` recorded on the model.
+    The folder is written beside ``path`` and then moved into its place, so an interrupted save
+    leaves the previous one intact. A folder holding another model's save is only replaced with
+    ``overwrite=True``; a folder holding files zoo did not write is never replaced.
     """
     from importlib import metadata
 
@@ -235,7 +239,7 @@ def save(model, path: str | os.PathLike, *, name: str | None = None, config: dic
     }
     card = model_card(spec, dict(config), weights_tag=weights_tag if weights_tag in {w.tag for w in spec.weights}
                       else None, plugin=distribution or plugin)
-    return write_folder(model, Path(path).expanduser(), config=saved, card=card)
+    return write_folder(model, Path(path).expanduser(), config=saved, card=card, overwrite=overwrite)
 
 
 def publish(folder: str | os.PathLike, repo_id: str, *, revision: str | None = None, private: bool | None = None,
