@@ -12,6 +12,7 @@ reads them once, at import), so a test or a notebook can change them at run time
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 from zoo.errors import CorruptWeightsError, HubError, OfflineError
@@ -38,6 +39,17 @@ def hub_cache_dir() -> str | None:
     return None  # the client's default
 
 
+def network_errors() -> tuple[type[BaseException], ...]:
+    """What a failed connection raises: OSError, or the client's HTTP library's transport error
+    (httpx under huggingface_hub 1.x, httpx2 under 2.x), which is not an OSError."""
+    errors: list[type[BaseException]] = [OSError]
+    for name in ("httpx", "httpx2"):
+        module = sys.modules.get(name)
+        if module is not None and hasattr(module, "TransportError"):
+            errors.append(module.TransportError)
+    return tuple(errors)
+
+
 def _client_call(function, what: str, **kwargs):
     from huggingface_hub import errors as hub_errors
 
@@ -62,7 +74,7 @@ def _client_call(function, what: str, **kwargs):
         raise HubError(f"{what}: file not found in the repository") from None
     except hub_errors.HfHubHTTPError as error:
         raise HubError(f"{what}: the Hub answered {error}") from None
-    except OSError as error:  # connection refused, DNS, timeouts
+    except network_errors() as error:  # connection refused, DNS, timeouts
         raise HubError(f"{what}: could not reach {kwargs['endpoint'] or 'the Hub'} ({error})") from None
 
 
@@ -137,6 +149,6 @@ def publish_folder(folder: Path, repo_id: str, *, revision: str | None, private:
         )
     except hub_errors.HfHubHTTPError as error:
         raise HubError(f"publishing to {repo_id} failed: {error}") from None
-    except OSError as error:
+    except network_errors() as error:
         raise HubError(f"publishing to {repo_id} failed: could not reach {endpoint() or 'the Hub'} ({error})") from None
     return info.oid
