@@ -41,3 +41,45 @@ def test_publish_to_an_unreachable_hub_is_a_hub_error(tiny, unreachable_hub, tmp
     err = capsys.readouterr().err
     assert err.startswith("zoo: error: publishing to me/x failed") and "Traceback" not in err
     assert len(err.splitlines()) == 1
+
+
+# -- 4: matplotlib is an extra ----------------------------------------------------------------
+
+def test_pictures_without_matplotlib_name_the_extra(tmp_path, monkeypatch):
+    import sys
+
+    import torch
+
+    from zoo.errors import MissingDependencyError
+    from zoo.explainers import Explanation
+    from zoo.explainers.cli import read_input
+
+    image = tmp_path / "x.png"
+    image.write_bytes(b"\x89PNG\r\n\x1a\n")
+    for name in [m for m in sys.modules if m == "matplotlib" or m.startswith("matplotlib.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # what `import matplotlib` meets when it is absent
+    explanation = Explanation(maps=torch.rand(1, 4, 4), method="grad-cam")
+    with pytest.raises(MissingDependencyError, match=r"pip install 'zoo-core\[explain\]'"):
+        explanation.save(tmp_path / "cam.png")
+    with pytest.raises(ImportError, match="explain"):
+        explanation.overlay()
+    with pytest.raises(MissingDependencyError, match="reading the image x.png"):
+        read_input(image, {})
+
+
+def test_saved_pictures_have_a_colour_bar(tmp_path):
+    import torch
+    from matplotlib import image
+
+    from zoo.explainers import Explanation
+
+    maps = torch.linspace(0, 1, 64).reshape(1, 8, 8).repeat(2, 1, 1)
+    path = Explanation(maps=maps, method="grad-cam", targets=torch.tensor([1, 2])).save(tmp_path / "cam.png")
+    picture = image.imread(path)
+    height, width = picture.shape[:2]
+    assert height >= 300 and width > 2 * height  # two large panels side by side, then the bar
+    # the colour bar's right-hand strip holds jet's blue-to-red ramp top to bottom
+    column = picture[:, int(width * 0.9):, :3]
+    reds, blues = column[..., 0] - column[..., 2], column[..., 2] - column[..., 0]
+    assert (reds > 0.5).any() and (blues > 0.5).any()

@@ -53,6 +53,9 @@ def read_input(path: Path, preprocessing: dict):
     if not path.is_file():
         raise ExplainError(f"input {str(path)!r} does not exist")
     if suffix in IMAGE_SUFFIXES:
+        from zoo.explainers.framework import require_matplotlib
+
+        require_matplotlib(f"reading the image {path.name}")
         from matplotlib import image
 
         raw = np.asarray(image.imread(path))
