@@ -83,3 +83,18 @@ def test_saved_pictures_have_a_colour_bar(tmp_path):
     column = picture[:, int(width * 0.9):, :3]
     reds, blues = column[..., 0] - column[..., 2], column[..., 2] - column[..., 0]
     assert (reds > 0.5).any() and (blues > 0.5).any()
+
+
+# -- 5: a device this machine does not have ---------------------------------------------------
+
+def test_a_device_this_torch_cannot_use_is_a_device_error(tiny, monkeypatch):
+    import torch
+
+    from zoo.errors import DeviceError
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)  # a CPU-only machine, wherever this runs
+    with pytest.raises(DeviceError, match="'cuda' is not available.*Load on 'cpu'"):
+        zoo.load("tiny-convnet", device="cuda")
+    with pytest.raises(DeviceError, match="not a torch device"):
+        zoo.load("tiny-convnet", device="gpu0")
+    assert next(zoo.load("tiny-convnet", device="cpu").parameters()).device.type == "cpu"

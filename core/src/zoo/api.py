@@ -181,8 +181,29 @@ def load(name: str | os.PathLike, pretrained: bool = False, *, device: Any = Non
             model = build_with_weights(spec, cfg, state_dict, source=f"{spec.name}.{weights.tag}")
             model.zoo_weights = weights.tag
     if device is not None:
-        model.to(device)
+        _to_device(model, device)
     return model
+
+
+def _to_device(model, device: Any) -> None:
+    import torch
+
+    from zoo.errors import DeviceError
+
+    try:
+        target = torch.device(device)
+    except (RuntimeError, TypeError, ValueError) as error:
+        raise DeviceError(f"device {device!r} is not a torch device ({error}); use e.g. 'cpu' or 'cuda:0'") from None
+    available = {"cuda": torch.cuda.is_available, "mps": lambda: torch.backends.mps.is_available()}
+    if target.type in available and not available[target.type]():
+        raise DeviceError(
+            f"device {str(target)!r} is not available: this torch {torch.__version__} sees no {target.type.upper()} "
+            f"device. Load on 'cpu', or install a torch build with {target.type.upper()} support."
+        )
+    try:
+        model.to(target)
+    except (AssertionError, RuntimeError) as error:  # e.g. cuda:3 on a one-GPU machine
+        raise DeviceError(f"cannot move the model to {str(target)!r}: {error}") from None
 
 
 def _load_folder(folder: Path, *, source: str):

@@ -89,6 +89,10 @@ class DatasetFormatError(ZooError, ValueError):
     """A dataset's files are there but do not follow the published format (says which file and why)."""
 
 
+class DeviceError(ZooError, ValueError):
+    """A device that is not a torch device, or one this machine's torch cannot use."""
+
+
 class MissingDependencyError(ZooError, ImportError):
     """An optional library a feature needs is not installed; says which extra installs it."""
 
