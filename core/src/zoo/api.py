@@ -104,7 +104,7 @@ def _spec_info(spec: ModelSpec) -> dict[str, Any]:
         "num_params": spec.num_params, "default_config": dict(spec.default_config), "license": spec.license,
         "weights": [_weights_info(w) for w in spec.weights],
         "default_weights": default.tag if default else None,
-        "explain_layer": spec.explain_layer, "tags": list(spec.tags),
+        "explain_layer": spec.explain_layer, "tags": list(spec.tags), "input_shape": spec.input_shape,
     }
 
 

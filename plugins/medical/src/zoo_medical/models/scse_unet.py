@@ -10,18 +10,21 @@ is the class logits. The placement follows the authors' QuickNAT code (block -> 
 skip connection carries the recalibrated map).
 
 Input ``[B, in_channels, *spatial]`` (2-D or 3-D), every spatial size divisible by the product of
-``strides``; output logits ``[B, out_channels, *spatial]``.
+``strides`` and large enough that the deepest level keeps more than one voxel (instance norm cannot
+normalise one: for the default strides, 32 on at least one axis); output logits
+``[B, out_channels, *spatial]``.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import torch
 from monai.networks.nets import UNet
 from torch import nn
 
-from zoo.errors import ConfigError
+from zoo.errors import ConfigError, InputShapeError
 from zoo_medical._checks import check_input, total_stride
 from zoo_medical.blocks.scse import make_se
 
@@ -67,6 +70,13 @@ class SEUNet(UNet):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_input(x, model=self.name, spatial_dims=self.dimensions, channels=self.in_channels,
                     multiple=self._multiple)
+        spatial = [int(s) for s in x.shape[2:]]
+        if math.prod(s // m for s, m in zip(spatial, self._multiple)) < 2:
+            raise InputShapeError(
+                f"{self.name}: input spatial size {spatial} is too small: at the total stride {self._multiple} "
+                f"the deepest level would hold a single voxel, which its normalisation cannot use; make at "
+                f"least one axis {[2 * m for m in self._multiple]} or larger"
+            )
         return super().forward(x)
 
 
