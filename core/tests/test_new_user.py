@@ -3,6 +3,7 @@ and problems that stayed silent."""
 
 import json
 import socket
+import warnings
 
 import pytest
 from zoo_core_fixtures import RaisingPlugin, SpecPlugin, tiny_spec
@@ -98,3 +99,38 @@ def test_a_device_this_torch_cannot_use_is_a_device_error(tiny, monkeypatch):
     with pytest.raises(DeviceError, match="not a torch device"):
         zoo.load("tiny-convnet", device="gpu0")
     assert next(zoo.load("tiny-convnet", device="cpu").parameters()).device.type == "cpu"
+
+
+# -- 8: broken plugins and unknown plugin names are not silent --------------------------------
+
+def test_list_with_a_broken_plugin_hints_and_exits_non_zero(tiny, capsys):
+    assert main(["list"]) == 0
+    zoo.register_plugin(RaisingPlugin(), name="raising")
+    assert main(["list"]) == 1
+    captured = capsys.readouterr()
+    assert "tiny-convnet" in captured.out
+    assert "1 plugin(s) failed to load (raising)" in captured.err and "zoo plugins" in captured.err
+    assert main(["list", "--json"]) == 1
+    assert json.loads(capsys.readouterr().out)[0]["name"] == "tiny-convnet"
+
+
+def test_an_unknown_name_in_zoo_load_plugins_is_warned(fresh_registry, monkeypatch, capsys):
+    from zoo.plugins import PluginWarning
+    from zoo.registry import get_registry, reset_registry
+
+    monkeypatch.setenv("ZOO_LOAD_PLUGINS", "explainer,nonexistent")
+    reset_registry()
+    with pytest.warns(PluginWarning) as caught:
+        get_registry()
+    messages = sorted(str(w.message) for w in caught)
+    assert "names 'explainer'" in messages[0] and "did you mean 'explainers'?" in messages[0]
+    assert "names 'nonexistent', which no installed plugin provides" in messages[1]
+    reset_registry()
+    assert main(["list"]) == 0  # the warning is one line on stderr, without a source location
+    err = capsys.readouterr().err
+    assert "zoo: warning: ZOO_LOAD_PLUGINS names 'nonexistent'" in err and "plugins.py" not in err
+    monkeypatch.setenv("ZOO_LOAD_PLUGINS", "none")
+    reset_registry()
+    with warnings.catch_warnings():  # "none" is the documented way to load no installed plugin
+        warnings.simplefilter("error")
+        get_registry()

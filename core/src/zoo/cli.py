@@ -9,6 +9,7 @@ import argparse
 import json
 import os
 import sys
+import warnings
 
 from zoo.errors import ZooError
 
@@ -36,14 +37,25 @@ def cmd_list(args: argparse.Namespace) -> int:
             rows.append({"name": name, "domain": spec.domain, "task": spec.task, "num_params": spec.num_params,
                          "plugin": registry.plugin_of("model", spec.name), "weights": [w.tag for w in spec.weights]})
         print(json.dumps(rows, indent=2))
-        return 0
+        return _broken_plugins_hint()
     rows = []
     for name in names:
         spec = registry.model(name.split(".")[0])
         tags = ",".join(w.tag for w in spec.weights) or "-"
         rows.append([name, spec.domain, spec.task, _human(spec.num_params), tags])
     print(_table(rows, ["name", "domain", "task", "params", "weights"]) if rows else "no models match")
-    return 0
+    return _broken_plugins_hint()
+
+
+def _broken_plugins_hint() -> int:
+    """A listing that misses a broken plugin's models says so on stderr and exits 1."""
+    from zoo.api import plugin_report
+
+    failed = [p["name"] for p in plugin_report() if p["status"] == "failed"]
+    if failed:
+        print(f"zoo: warning: {len(failed)} plugin(s) failed to load ({', '.join(failed)}), so their models are "
+              "missing here; `zoo plugins` shows why", file=sys.stderr)
+    return 1 if failed else 0
 
 
 def cmd_info(args: argparse.Namespace) -> int:
@@ -200,9 +212,19 @@ def _add_plugin_commands(parser: argparse.ArgumentParser) -> None:
             report_failure(registry.plugins[impl.plugin_name], error)
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None, *, _default=warnings.showwarning):
+    from zoo.plugins import PluginWarning
+
+    if issubclass(category, PluginWarning):  # zoo's own: one line, no source location
+        print(f"zoo: warning: {message}", file=sys.stderr)
+    else:
+        _default(message, category, filename, lineno, file, line)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parser = make_parser()
+    warnings.showwarning = _show_warning
     try:
         # Plugin commands are only looked up when the command is not one of ours, so that
         # `zoo list` stays as light as the registry itself.

@@ -93,7 +93,6 @@ class MedMNIST:
     """One split of one MedMNIST subset, held in memory (the files are small); a map-style dataset."""
 
     def __init__(self, path: Path, flag: str, split: str, transform=None):
-        import numpy as np
 
         task, channels, classes, dims = FLAGS[flag]
         images, labels = _read_split(path, split)
