@@ -134,3 +134,45 @@ def test_an_unknown_name_in_zoo_load_plugins_is_warned(fresh_registry, monkeypat
     with warnings.catch_warnings():  # "none" is the documented way to load no installed plugin
         warnings.simplefilter("error")
         get_registry()
+
+
+# -- 9: zoo doctor and the Hub ----------------------------------------------------------------
+
+def _pinned(local_hub, repo="zoo-test/tiny-convnet", on_hub=True):
+    import hashlib
+
+    data = b"weights"
+    revision = local_hub.commit(repo, {"model.safetensors": data}) if on_hub else "a" * 40
+    return zoo.WeightsSpec(tag="synthetic", repo_id=repo, revision=revision, sha256=hashlib.sha256(data).hexdigest())
+
+
+def test_doctor_finds_the_local_hub_reachable(local_hub, fresh_registry, monkeypatch, capsys):
+    monkeypatch.setenv("ZOO_LOAD_PLUGINS", "none")
+    zoo.register_plugin(SpecPlugin(tiny_spec(weights=(_pinned(local_hub),))), name="tiny")
+    assert main(["doctor"]) == 0
+    out = capsys.readouterr().out
+    assert f"Hub endpoint: {local_hub.url} reachable, serves zoo-test/tiny-convnet@" in out
+    assert "no problems found" in out
+    assert local_hub.count("HEAD", "/resolve/") == 1
+
+
+def test_doctor_without_weights_still_finds_the_hub(local_hub, tiny, capsys):
+    assert main(["doctor"]) == 0
+    assert f"{local_hub.url} reachable (answered HTTP 404)" in capsys.readouterr().out
+
+
+def test_doctor_reports_a_hub_missing_the_pinned_file(local_hub, fresh_registry, monkeypatch, capsys):
+    monkeypatch.setenv("ZOO_LOAD_PLUGINS", "none")
+    zoo.register_plugin(SpecPlugin(tiny_spec(weights=(_pinned(local_hub, "me/absent", on_hub=False),))),
+                        name="tiny")
+    assert main(["doctor"]) == 1
+    out = capsys.readouterr().out
+    assert "reachable, but it does not serve me/absent@aaaaaaaaaaaa/model.safetensors (HTTP 404)" in out
+    assert "1 problem(s) found" in out
+
+
+def test_doctor_with_the_hub_unreachable_exits_non_zero(tiny, unreachable_hub, capsys):
+    assert main(["doctor"]) == 1
+    out = capsys.readouterr().out
+    assert f"Hub endpoint: {unreachable_hub} NOT reachable" in out and "HF_HUB_OFFLINE=1" in out
+    assert "1 problem(s) found" in out and "no problems found" not in out

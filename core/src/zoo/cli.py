@@ -144,14 +144,10 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     if hub.offline():
         print(f"Hub endpoint: {target} (HF_HUB_OFFLINE is set: not contacted)")
     else:
-        import urllib.request
-
         started = time.perf_counter()
-        try:
-            urllib.request.urlopen(urllib.request.Request(f"{target}/api/models?limit=1", method="HEAD"), timeout=3)
-            print(f"Hub endpoint: {target} reachable ({(time.perf_counter() - started) * 1e3:.0f} ms)")
-        except Exception as error:  # noqa: BLE001 - a report, not a failure
-            print(f"Hub endpoint: {target} NOT reachable ({error}); set HF_HUB_OFFLINE=1 to work from the cache")
+        verdict, ok = _probe_hub(target)
+        print(f"Hub endpoint: {target} {verdict} ({(time.perf_counter() - started) * 1e3:.0f} ms)")
+        problems += not ok
     for plugin in plugin_report():
         state = "ok" if plugin["status"] == "ok" else plugin["status"].upper()
         print(f"plugin {plugin['name']} {plugin['version'] or ''}: {state}"
@@ -159,6 +155,33 @@ def cmd_doctor(args: argparse.Namespace) -> int:
         problems += plugin["status"] == "failed"
     print("no problems found" if not problems else f"{problems} problem(s) found")
     return 1 if problems else 0
+
+
+def _probe_hub(target: str) -> tuple[str, bool]:
+    """Ask the Hub for what a download asks first: the metadata (HEAD) of a pinned weights file.
+
+    Any HTTP answer means the endpoint is reachable; a pinned file it does not serve is a problem
+    too. Without registered weights, the model listing stands in (an answer of any status counts).
+    """
+    import urllib.error
+    import urllib.request
+
+    from zoo.registry import get_registry
+
+    pinned = next((w for spec in get_registry().models() for w in spec.weights), None)
+    url = (f"{target}/{pinned.repo_id}/resolve/{pinned.revision}/{pinned.filename}" if pinned
+           else f"{target}/api/models?limit=1")
+    try:
+        urllib.request.urlopen(urllib.request.Request(url, method="HEAD"), timeout=3)
+    except urllib.error.HTTPError as error:
+        if pinned is None:
+            return f"reachable (answered HTTP {error.code})", True
+        return (f"reachable, but it does not serve {pinned.repo_id}@{pinned.revision[:12]}/{pinned.filename} "
+                f"(HTTP {error.code})"), False
+    except (urllib.error.URLError, OSError) as error:
+        reason = getattr(error, "reason", error)
+        return f"NOT reachable ({reason}); set HF_HUB_OFFLINE=1 to work from the cache", False
+    return "reachable" + (f", serves {pinned.repo_id}@{pinned.revision[:12]}" if pinned else ""), True
 
 
 def make_parser() -> argparse.ArgumentParser:
