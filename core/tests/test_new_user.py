@@ -176,3 +176,49 @@ def test_doctor_with_the_hub_unreachable_exits_non_zero(tiny, unreachable_hub, c
     out = capsys.readouterr().out
     assert f"Hub endpoint: {unreachable_hub} NOT reachable" in out and "HF_HUB_OFFLINE=1" in out
     assert "1 problem(s) found" in out and "no problems found" not in out
+
+
+# -- 10: what zoo list / info / explain --help show -------------------------------------------
+
+@pytest.fixture
+def wide_tag(fresh_registry, monkeypatch):
+    monkeypatch.setenv("ZOO_LOAD_PLUGINS", "none")
+    wide = zoo.WeightsSpec(tag="wide", repo_id="me/wide", revision="b" * 40, sha256="c" * 64, config={"width": 64},
+                           license="cc-by-4.0")
+    same = zoo.WeightsSpec(tag="same", repo_id="me/same", revision="b" * 40, sha256="d" * 64, config={"width": 8})
+    zoo.register_plugin(SpecPlugin(tiny_spec(weights=(wide, same), input_shape="[B, 3, H, W] float"),
+                                   # never built: a tag with the default config is not counted again
+                                   tiny_spec(name="tiny-unbuildable", builder="zoo_core_fixtures:no_such_builder",
+                                             weights=(same,))), name="tiny")
+
+
+def test_a_weights_tag_shows_its_own_configs_parameter_count(wide_tag, capsys):
+    from zoo_core_fixtures import tiny_params
+
+    assert main(["list", "--pretrained"]) == 0
+    rows = {line.split()[0]: line.split()[3] for line in capsys.readouterr().out.splitlines()[2:]}
+    assert rows == {"tiny-convnet.wide": "2.2K", "tiny-convnet.same": "276", "tiny-unbuildable.same": "276"}
+    assert main(["list", "--pretrained", "--json"]) == 0
+    counts = {r["name"]: r["num_params"] for r in json.loads(capsys.readouterr().out)}
+    assert counts["tiny-convnet.wide"] == tiny_params(width=64) == 2180
+    assert main(["info", "tiny-convnet.wide"]) == 0
+    out = capsys.readouterr().out
+    assert "params: 276 (default config)" in out
+    assert 'weights tiny-convnet.wide (default): me/wide@bbbbbbbbbbbb params=2,180 config={"width": 64}' in out
+    assert "input: [B, 3, H, W] float" in out and "license: mit" in out
+    assert zoo.info("tiny-convnet")["weights"][0]["num_params"] == 2180
+
+
+def test_small_counts_are_not_zero_thousands():
+    from zoo.cli import _human
+
+    assert [_human(n) for n in (1, 999, 1000, 25_218, 4_900_681)] == ["1", "999", "1.0K", "25.2K", "4.90M"]
+
+
+def test_explain_help_has_no_rst_markup(capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(["explain", "--help"])
+    assert stop.value.code == 0
+    out = capsys.readouterr().out
+    assert "``" not in out and "--method" in out and "zoo-core[explain]" in out
+    assert "an image (.png, .jpg/.jpeg" in out  # the docstring's paragraphs are kept as written

@@ -43,9 +43,29 @@ def list_explainers() -> list[str]:
     return [s.name for s in get_registry().explainers()]
 
 
-def _weights_info(weights: WeightsSpec) -> dict[str, Any]:
+def weights_num_params(spec: ModelSpec, weights: WeightsSpec | None) -> int:
+    """Parameters of the model a weights tag loads.
+
+    The spec records the default config's count; a tag whose config differs (a wider variant, say)
+    is counted by running its builder on the meta device, which allocates and initialises nothing.
+    Only then is the model's code imported.
+    """
+    from zoo.building import merge_config
+
+    if weights is None or not weights.config:
+        return spec.num_params
+    config = merge_config(spec, weights.config)
+    if config == dict(spec.default_config):
+        return spec.num_params
+    from zoo.building import instantiate
+
+    return sum(p.numel() for p in instantiate(spec, config, meta=True).parameters())
+
+
+def _weights_info(spec: ModelSpec, weights: WeightsSpec) -> dict[str, Any]:
     return {
-        "tag": weights.tag, "repo_id": weights.repo_id, "revision": weights.revision,
+        "tag": weights.tag, "num_params": weights_num_params(spec, weights), "repo_id": weights.repo_id,
+        "revision": weights.revision,
         "filename": weights.filename, "sha256": weights.sha256, "dataset": weights.dataset,
         "metrics": dict(weights.metrics), "license": weights.license, "config": dict(weights.config),
         "preprocessing": dict(weights.preprocessing), "converted": weights.converter is not None,
@@ -78,7 +98,8 @@ def saved_config(reference: Reference) -> dict[str, Any]:
 
 
 def info(name: str | os.PathLike) -> dict[str, Any]:
-    """Everything the registry knows about a model (no model code is imported).
+    """Everything the registry knows about a model (no model code is imported, except to count
+    the parameters of a weights tag whose config differs from the default).
 
     ``name`` is any reference :func:`load` takes; for a saved folder or a Hub repo the model's
     registry entry is shown with the saved config under ``"saved"``.
@@ -102,7 +123,7 @@ def _spec_info(spec: ModelSpec) -> dict[str, Any]:
         "paper": {"title": spec.paper.title, "arxiv": spec.paper.arxiv, "venue": spec.paper.venue,
                   "url": spec.paper.url, "code": spec.paper.code},
         "num_params": spec.num_params, "default_config": dict(spec.default_config), "license": spec.license,
-        "weights": [_weights_info(w) for w in spec.weights],
+        "weights": [_weights_info(spec, w) for w in spec.weights],
         "default_weights": default.tag if default else None,
         "explain_layer": spec.explain_layer, "tags": list(spec.tags), "input_shape": spec.input_shape,
     }

@@ -21,7 +21,17 @@ def _table(rows: list[list[str]], header: list[str]) -> str:
 
 
 def _human(count: int) -> str:
+    if count < 1000:
+        return str(count)
     return f"{count / 1e6:.2f}M" if count >= 1e5 else f"{count / 1e3:.1f}K"
+
+
+def _row_params(spec, name: str) -> int:
+    """The parameter count of what ``name`` (``model`` or ``model.tag``) loads."""
+    from zoo.api import weights_num_params
+
+    tag = name.partition(".")[2]
+    return weights_num_params(spec, spec.get_weights(tag)) if tag else spec.num_params
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -34,7 +44,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         rows = []
         for name in names:
             spec = registry.model(name.split(".")[0])
-            rows.append({"name": name, "domain": spec.domain, "task": spec.task, "num_params": spec.num_params,
+            rows.append({"name": name, "domain": spec.domain, "task": spec.task, "num_params": _row_params(spec, name),
                          "plugin": registry.plugin_of("model", spec.name), "weights": [w.tag for w in spec.weights]})
         print(json.dumps(rows, indent=2))
         return _broken_plugins_hint()
@@ -42,7 +52,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     for name in names:
         spec = registry.model(name.split(".")[0])
         tags = ",".join(w.tag for w in spec.weights) or "-"
-        rows.append([name, spec.domain, spec.task, _human(spec.num_params), tags])
+        rows.append([name, spec.domain, spec.task, _human(_row_params(spec, name)), tags])
     print(_table(rows, ["name", "domain", "task", "params", "weights"]) if rows else "no models match")
     return _broken_plugins_hint()
 
@@ -70,13 +80,17 @@ def cmd_info(args: argparse.Namespace) -> int:
     print(f"paper: {paper['title']}" + (f" (arXiv:{paper['arxiv']})" if paper["arxiv"] else ""))
     if details["description"]:
         print(details["description"])
-    print(f"params: {details['num_params']:,}")
+    print(f"params: {details['num_params']:,} (default config)")
     print(f"config: {json.dumps(details['default_config'])}")
+    print(f"input: {details['input_shape'] or '-'}")
+    print(f"license: {details['license'] or '-'}")
     print(f"explain layer: {details['explain_layer'] or '-'}")
     for weights in details["weights"]:
         mark = " (default)" if weights["tag"] == details["default_weights"] else ""
+        changes = f" config={json.dumps(weights['config'])}" if weights["config"] else ""
         print(f"weights {details['name']}.{weights['tag']}{mark}: {weights['repo_id']}@{weights['revision'][:12]} "
-              f"dataset={weights['dataset'] or '-'} license={weights['license'] or '-'} metrics={weights['metrics']}")
+              f"params={weights['num_params']:,}{changes} dataset={weights['dataset'] or '-'} "
+              f"license={weights['license'] or '-'} metrics={weights['metrics']}")
     if not details["weights"]:
         print("weights: none (random init only)")
     return 0
