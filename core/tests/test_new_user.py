@@ -222,3 +222,62 @@ def test_explain_help_has_no_rst_markup(capsys):
     out = capsys.readouterr().out
     assert "``" not in out and "--method" in out and "zoo-core[explain]" in out
     assert "an image (.png, .jpg/.jpeg" in out  # the docstring's paragraphs are kept as written
+
+
+# -- 11: zoo download draws a progress bar on a terminal --------------------------------------
+
+DOWNLOAD = """
+import sys, zoo
+from zoo.cli import main
+weights = zoo.WeightsSpec(tag="big", repo_id="me/big", revision=sys.argv[1], sha256=sys.argv[2])
+spec = zoo.ModelSpec(name="big-net", domain="testing", task="classification", paper=zoo.Paper("A big file"),
+                     builder="nowhere:build", example_input="nowhere:example", num_params=1, weights=(weights,))
+zoo.register_plugin(type("P", (), {"zoo_models": zoo.hookimpl(lambda self: [spec])})(), name="big")
+sys.exit(main(["download", "big-net"]))
+"""
+
+
+def _download_in(local_hub, terminal: bool) -> tuple[int, bytes]:
+    """Run `zoo download` in a fresh interpreter, its output on a pseudo-terminal or a pipe."""
+    import hashlib
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    data = bytes(range(256)) * (6_000_000 // 256)  # 6 MB, as the issue's file
+    revision = local_hub.commit("me/big", {"model.safetensors": data})
+    argv = [sys.executable, "-c", DOWNLOAD, revision, hashlib.sha256(data).hexdigest()]
+    env = dict(os.environ, ZOO_LOAD_PLUGINS="none")
+    env.pop("HF_HUB_DISABLE_PROGRESS_BARS", None)
+    if not terminal:
+        done = subprocess.run(argv, env=env, capture_output=True, timeout=60)
+        return done.returncode, done.stderr
+    pid, fd = pty.fork()  # a terminal nobody sized: it reports 0 columns, as the issue's did
+    if pid == 0:
+        os.execve(sys.executable, argv, env)
+    output = b""
+    while True:
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        output += chunk
+    _, status = os.waitpid(pid, 0)
+    os.close(fd)
+    return os.waitstatus_to_exitcode(status), output
+
+
+def test_download_draws_a_labelled_bar_on_a_terminal(local_hub):
+    code, output = _download_in(local_hub, terminal=True)
+    assert code == 0
+    text = output.decode()
+    assert "big-net.big: 100%|" in text and "6.00M/6.00M" in text
+    assert not text.startswith("\r\n")  # not the blank first line of a zero-width bar
+
+
+def test_download_draws_no_bar_into_a_pipe(local_hub):
+    code, stderr = _download_in(local_hub, terminal=False)
+    assert code == 0 and b"%|" not in stderr

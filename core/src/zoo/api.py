@@ -306,8 +306,10 @@ def publish(folder: str | os.PathLike, repo_id: str, *, revision: str | None = N
     return f"hf://{repo_id}@{commit}"
 
 
-def download(name: str, *, verify: bool = False) -> Path:
-    """Fetch a model's weights into the cache (``name`` or ``name.tag``) and return the file path."""
+def download(name: str, *, verify: bool = False, progress: bool = False) -> Path:
+    """Fetch a model's weights into the cache (``name`` or ``name.tag``) and return the file path.
+
+    ``progress=True`` draws a download bar where stderr is a terminal."""
     from zoo.hub import fetch_weights
 
     reference = parse_reference(name)
@@ -315,7 +317,7 @@ def download(name: str, *, verify: bool = False) -> Path:
         raise ConfigError(f"zoo.download takes a registry name (name or name.tag), got {name!r}")
     spec = registered_model(reference)
     weights = _select_weights(spec, reference.tag, pretrained=True)
-    return fetch_weights(weights, spec.name, verify_full=verify)
+    return fetch_weights(weights, spec.name, verify_full=verify, progress=progress)
 
 
 def dataset(name: str, root: str | os.PathLike | None = None, split: str | None = None, **kwargs: Any):

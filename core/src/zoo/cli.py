@@ -99,7 +99,7 @@ def cmd_info(args: argparse.Namespace) -> int:
 def cmd_download(args: argparse.Namespace) -> int:
     from zoo.api import download
 
-    print(download(args.name, verify=args.verify))
+    print(download(args.name, verify=args.verify, progress=True))
     return 0
 
 

@@ -78,16 +78,20 @@ def _client_call(function, what: str, **kwargs):
         raise HubError(f"{what}: could not reach {kwargs['endpoint'] or 'the Hub'} ({error})") from None
 
 
-def fetch_weights(weights: WeightsSpec, model_name: str, *, verify_full: bool = False) -> Path:
+def fetch_weights(weights: WeightsSpec, model_name: str, *, verify_full: bool = False,
+                  progress: bool = False) -> Path:
     """Download (or find in the cache) a registry weights file and check its sha256.
 
     A cached file whose content no longer matches is fetched again; a file that still does not
-    match after a fresh download is an error, never loaded.
+    match after a fresh download is an error, never loaded. ``progress=True`` (``zoo download``)
+    draws a bar labelled with the model on a terminal.
     """
     from huggingface_hub import hf_hub_download
 
     what = f"weights {model_name}.{weights.tag} ({weights.repo_id}@{weights.revision[:12]}/{weights.filename})"
     arguments = dict(repo_id=weights.repo_id, filename=weights.filename, revision=weights.revision)
+    if progress:
+        arguments["tqdm_class"] = _progress_bar(f"{model_name}.{weights.tag}")
     path = Path(_client_call(hf_hub_download, what, **arguments))
     if verify_file(path, weights.sha256, full=verify_full):
         return path
@@ -106,6 +110,29 @@ def fetch_weights(weights: WeightsSpec, model_name: str, *, verify_full: bool = 
             "this model's plugin pinned; it was not loaded."
         )
     return path
+
+
+def _progress_bar(label: str):
+    """A bar class for the client's ``tqdm_class``: labelled with the model rather than the
+    snapshot path, and sized by Python's terminal query. tqdm asks the terminal itself, and on one
+    that reports a size of 0 x 0 (a pseudo-terminal nobody sized) it takes -1 rows and draws only
+    an empty line; :func:`shutil.get_terminal_size` falls back to 80 x 24 there. Refreshed every
+    megabyte instead of every 10 MB chunk the client reads by default, so a file of a few MB
+    shows progress."""
+    import shutil
+
+    from huggingface_hub import constants
+    from huggingface_hub.utils import tqdm
+
+    size = shutil.get_terminal_size()
+    constants.DOWNLOAD_CHUNK_SIZE = min(constants.DOWNLOAD_CHUNK_SIZE, 1 << 20)
+
+    class Bar(tqdm):
+        def __init__(self, *args, **kwargs):
+            kwargs.update(desc=label, ncols=size.columns, nrows=size.lines)
+            super().__init__(*args, **kwargs)
+
+    return Bar
 
 
 def evict(pointer: Path) -> None:
