@@ -19,7 +19,7 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-from matplotlib import pyplot as plt  # noqa: E402
+from matplotlib import pyplot as plt
 
 DOCS = Path(__file__).resolve().parent
 FIGURES = DOCS / "figures"
@@ -58,7 +58,8 @@ def speedups() -> None:
     left.set_title("zoo vs timm and pytorch-grad-cam")
 
     right.plot(occupancy, sparse_reused, "o-", color=ZOO, label="sparse conv, rulebook reused")
-    right.plot(occupancy, sparse_with_rulebook, "s--", color=ZOO, alpha=0.6, label="sparse conv + building its rulebook")
+    right.plot(occupancy, sparse_with_rulebook, "s--", color=ZOO, alpha=0.6,
+               label="sparse conv + building its rulebook")
     right.axhline(1, color=REFERENCE, lw=1, label="dense conv3d")
     right.axhline(5, color="#d62728", lw=1, ls=":", label="target at 5% occupancy: 5x")
     right.set_yscale("log")
@@ -189,7 +190,8 @@ def cora(root: Path) -> None:
     optimiser = torch.optim.Adam(model.parameters(), lr=0.01, weight_decay=5e-4)
     for _ in range(200):
         model.train()
-        loss = torch.nn.functional.cross_entropy(model(data.x, data.edge_index)[data.train_mask], data.y[data.train_mask])
+        logits = model(data.x, data.edge_index)
+        loss = torch.nn.functional.cross_entropy(logits[data.train_mask], data.y[data.train_mask])
         optimiser.zero_grad()
         loss.backward()
         optimiser.step()
