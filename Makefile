@@ -8,7 +8,7 @@ PLUGIN_DIRS := $(patsubst %/pyproject.toml,%,$(wildcard plugins/*/pyproject.toml
 STAMP := $(VENV)/.installed
 PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt
 
-.PHONY: setup demo test lint bench docs clean
+.PHONY: setup demo test lint bench docs dist clean
 
 setup: $(STAMP)
 
@@ -43,5 +43,19 @@ bench: $(STAMP)
 docs: $(STAMP)
 	$(BIN)/mkdocs build --strict --site-dir site
 
+# An sdist and a wheel of every distribution (core, each plugin, the umbrella) into dist/, checked by twine.
+# The version of all of them is the one in VERSION. Releasing: docs/releasing.md.
+DISTRIBUTIONS := core $(PLUGIN_DIRS) zoo
+
+dist: $(STAMP)
+	rm -rf dist
+	for project in $(DISTRIBUTIONS); do \
+		$(BIN)/python -m build --no-isolation --sdist --wheel --outdir dist $$project > build.log 2>&1 \
+			|| { cat build.log; exit 1; }; \
+		rm -rf $$project/build; \
+	done
+	rm -f build.log
+	$(BIN)/twine check --strict dist/*
+
 clean:
-	rm -rf $(VENV) site
+	rm -rf $(VENV) site dist

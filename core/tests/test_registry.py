@@ -133,3 +133,17 @@ def test_listing_and_info_do_not_import_torch(tmp_path):
 
 def test_registry_is_cached_per_process(fresh_registry):
     assert get_registry() is get_registry()
+
+
+def test_hooks_run_through_pluggys_caller_so_tracing_sees_each_plugin():
+    import os
+    import subprocess
+    import sys
+
+    code = "import zoo; print(len(zoo.list_models()))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                            env=dict(os.environ, ZOO_TRACE_HOOKS="1", ZOO_LOAD_PLUGINS="medical"))
+    lines = result.stderr.splitlines()
+    index = lines.index("zoo: hook zoo_models of medical")
+    assert lines[index + 1].startswith("zoo:   returned 10: scse-unet-2d, scse-unet-3d,")
+    assert "zoo: hook zoo_explainers of explainers" in lines

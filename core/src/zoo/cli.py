@@ -233,7 +233,22 @@ def make_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("doctor", help="environment, cache, Hub endpoint and plugin health")
     p.set_defaults(func=cmd_doctor)
+
+    p = sub.add_parser("plugin", help="tools for plugin authors")
+    plugin_commands = p.add_subparsers(dest="plugin_command", metavar="PLUGIN_COMMAND", required=True)
+    p = plugin_commands.add_parser("new", help="write a new plugin in the layout of the plugin-author guide")
+    p.add_argument("name", help="the plugin's name, kebab-case: 'acme' gives zoo-acme / zoo_acme")
+    p.add_argument("--dir", default=".", help="where to create the zoo-NAME folder (default: here)")
+    p.set_defaults(func=cmd_plugin_new)
     return parser
+
+
+def cmd_plugin_new(args: argparse.Namespace) -> int:
+    from zoo.scaffold import new_plugin
+
+    folder = new_plugin(args.name, args.dir)
+    print(f"wrote {folder}: install it with `pip install -e \"{folder}[test]\"`, then run `pytest {folder}`")
+    return 0
 
 
 def _add_plugin_commands(parser: argparse.ArgumentParser) -> None:
@@ -266,7 +281,7 @@ def main(argv: list[str] | None = None) -> int:
         # Plugin commands are only looked up when the command is not one of ours, so that
         # `zoo list` stays as light as the registry itself.
         if argv and not argv[0].startswith("-") and argv[0] not in {"list", "info", "download", "publish",
-                                                                     "plugins", "doctor"}:
+                                                                     "plugins", "doctor", "plugin"}:
             _add_plugin_commands(parser)
         elif not argv or argv[0] in {"-h", "--help"}:
             _add_plugin_commands(parser)

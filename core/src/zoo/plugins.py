@@ -9,12 +9,16 @@ keeps working. Environment variables choose plugins:
   installed plugin); a name no installed plugin has is warned about (:class:`PluginWarning`);
 - ``ZOO_DISABLE_PLUGINS=a,b`` skips the named plugins (a block-list);
 - ``ZOO_STRICT_PLUGINS=1`` turns a broken plugin into a :class:`zoo.errors.PluginError`
-  (for the CI of plugin authors).
+  (for the CI of plugin authors);
+- ``ZOO_TRACE_HOOKS=1`` prints every hook call to stderr: which plugin's hook ran and what it
+  returned or raised (pluggy's ``add_hookcall_monitoring``, which sees every call because the
+  registry calls hooks through pluggy's hook caller).
 """
 
 from __future__ import annotations
 
 import os
+import sys
 import traceback
 import warnings
 from dataclasses import dataclass, field
@@ -83,10 +87,24 @@ def report_failure(info: PluginInfo, error: BaseException | str) -> None:
         )
 
 
+def _trace_before(hook_name: str, hook_impls, kwargs) -> None:
+    print(f"zoo: hook {hook_name} of {', '.join(impl.plugin_name for impl in hook_impls)}", file=sys.stderr)
+
+
+def _trace_after(outcome, hook_name: str, hook_impls, kwargs) -> None:
+    if outcome.exception is not None:
+        print(f"zoo:   raised {type(outcome.exception).__name__}: {outcome.exception}", file=sys.stderr)
+        return
+    names = [getattr(spec, "name", repr(spec)) for result in outcome.get_result() or () for spec in result or ()]
+    print(f"zoo:   returned {len(names)}: {', '.join(names)}", file=sys.stderr)
+
+
 def make_plugin_manager(extra: list[tuple[str, object]] = ()) -> tuple[pluggy.PluginManager, dict[str, PluginInfo]]:
     """Build a plugin manager with every selected plugin that loads; report the rest."""
     manager = pluggy.PluginManager("zoo")
     manager.add_hookspecs(hookspecs)
+    if os.environ.get("ZOO_TRACE_HOOKS", "").lower() in {"1", "true", "yes", "on"}:
+        manager.add_hookcall_monitoring(_trace_before, _trace_after)
     infos: dict[str, PluginInfo] = {}
     allowed, blocked = _names("ZOO_LOAD_PLUGINS"), _names("ZOO_DISABLE_PLUGINS") or set()
 

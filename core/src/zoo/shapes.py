@@ -7,6 +7,8 @@ Imports no torch: it only reads ``.shape``, ``.dtype`` (and, for value ranges, `
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from zoo.errors import InputShapeError
 
 # dtype kinds a model can ask for instead of listing every torch dtype
@@ -34,13 +36,16 @@ def _dtype_text(wanted) -> str:
 
 
 def expect_shape(tensor, pattern: str, *, name: str = "input", model: str = "", dtype=None,
-                 min_value: float | None = None, max_value: float | None = None, **sizes: int) -> dict[str, int]:
+                 min_value: float | None = None, max_value: float | None = None,
+                 divisible_by: Mapping[str, int] | None = None, **sizes: int) -> dict[str, int]:
     """Check ``tensor`` against a pattern like ``"B C D H W"`` and return the named sizes.
 
     Letters are free dimensions (bound consistently by ``sizes``, e.g. ``C=1``); integers are fixed.
     ``dtype`` is a torch dtype, a kind (``"float"``, ``"int"``, ``"bool"``, ``"complex"``) or a tuple
     of them. ``min_value`` / ``max_value`` bound the values (inclusive; integer ids in
     ``[0, num_nodes - 1]``, say); they are not checked on the meta device, which holds no values.
+    ``divisible_by`` maps axes to the number their size must be a multiple of (a U-Net's total
+    stride: its skips only line up then).
     Raises :class:`InputShapeError` saying what was expected and what arrived.
     """
     where = f"{model}: " if model else ""
@@ -62,6 +67,13 @@ def expect_shape(tensor, pattern: str, *, name: str = "input", model: str = "", 
             raise InputShapeError(f"{where}{name} must have shape {described}, got {list(shape)} ({axis} != {want})")
         if not axis.isdigit():
             bound[axis] = size
+    bad = {axis: step for axis, step in (divisible_by or {}).items() if bound[axis] % step}
+    if bad:
+        raise InputShapeError(
+            f"{where}{name} has shape {list(shape)}, but " + ", ".join(f"{a} must be divisible by {s}" for a, s in
+                                                                    bad.items())
+            + " (the network's total stride)"
+        )
     if dtype is not None and not _dtype_ok(tensor.dtype, dtype):
         raise InputShapeError(
             f"{where}{name} must be a {_dtype_text(dtype)} tensor {described}, got dtype "

@@ -7,13 +7,8 @@ from torch import nn
 from zoo.errors import ConfigError, InputShapeError
 from zoo_medical.blocks.kan import FasterKANLayer
 from zoo_medical.blocks.neighborhood_attention import NeighborhoodAttention2D, neighborhood_indices
-from zoo_medical.models.medvit import (
-    AUTHORS_NUM_PARAMS,
-    GlobalFeaturePerception,
-    LocalFeaturePerception,
-    LocalityFeedForward,
-    build_medvit,
-)
+from zoo_medical.models.medvit import GlobalFeaturePerception, LocalFeaturePerception, LocalityFeedForward, build_medvit
+from zoo_medical.models.medvit_specs import AUTHORS_NUM_PARAMS
 
 
 def count(module: nn.Module) -> int:

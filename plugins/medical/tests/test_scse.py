@@ -90,7 +90,7 @@ def test_segments_and_rejects_bad_shapes_with_clear_errors():
     model = build_scse_unet(spatial_dims=3).eval()
     with torch.no_grad():
         assert model(torch.randn(1, 1, 32, 48, 16)).shape == (1, 2, 32, 48, 16)
-    with pytest.raises(InputShapeError, match="divisible by the network's total stride"):
+    with pytest.raises(InputShapeError, match=r"H must be divisible by 16 \(the network's total stride\)"):
         model(torch.randn(1, 1, 32, 30, 32))
     with pytest.raises(InputShapeError, match="C=1"):
         model(torch.randn(1, 2, 32, 32, 32))

@@ -19,12 +19,23 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from zoo import DatasetSpec, Paper
 from zoo.errors import ConfigError, DatasetFormatError, DatasetNotFoundError
 
 NAME = "medical-decathlon"
 HOMEPAGE = "http://medicaldecathlon.com"
 LAYOUT = "TaskXX_Name/dataset.json, imagesTr/*.nii.gz, labelsTr/*.nii.gz, imagesTs/*.nii.gz"
 SPLITS = ("train", "validation", "test")
+PAPER = Paper(title="The Medical Segmentation Decathlon", arxiv="2106.05735", venue="Nature Communications 2022",
+              url=HOMEPAGE)
+DATASETS = (
+    DatasetSpec(
+        name=NAME, domain="medical", task="segmentation", builder="zoo_medical.data.decathlon:load_decathlon",
+        layout=LAYOUT, homepage=HOMEPAGE, splits=SPLITS, paper=PAPER, license="CC-BY-SA 4.0",
+        description="Any Medical Segmentation Decathlon task (or a dataset in its layout) through MONAI's "
+                    "loaders, with the task's default preprocessing.",
+    ),
+)
 
 # Target spacing (mm) and intensity rule per task. CT windows: MONAI's spleen tutorial for the
 # spleen, the abdominal soft-tissue window of MONAI's BTCV tutorial for the other abdominal CT

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from zoo import DatasetSpec, Paper
 from zoo.errors import ConfigError, DatasetFormatError, DatasetNotFoundError
 
 NAME = "medmnist"
@@ -22,6 +23,15 @@ HOMEPAGE = "https://medmnist.com (files: https://zenodo.org/records/10519652)"
 SPLITS = ("train", "val", "test")
 LAYOUT = ("FLAG.npz or FLAG_SIZE.npz (e.g. pathmnist.npz, organmnist3d_64.npz) holding "
           "{train,val,test}_{images,labels}")
+PAPER = Paper(title="MedMNIST v2 - A large-scale lightweight benchmark for 2D and 3D biomedical image "
+                    "classification", arxiv="2110.14795", venue="Scientific Data 2023", url="https://medmnist.com")
+DATASETS = (
+    DatasetSpec(
+        name=NAME, domain="medical", task="classification", builder="zoo_medical.data.medmnist:load_medmnist",
+        layout=LAYOUT, homepage=HOMEPAGE, splits=SPLITS, paper=PAPER, license="CC-BY 4.0 (most subsets)",
+        description="MedMNIST v2 / MedMNIST+ 2-D and 3-D subsets read from their published .npz files.",
+    ),
+)
 
 # flag -> (task, channels, classes, spatial dims), from the MedMNIST v2 paper's dataset table.
 FLAGS = {

@@ -31,25 +31,13 @@ import torch
 from monai.networks.layers import DropPath
 from torch import nn
 
+from zoo import expect_shape
 from zoo.errors import ConfigError
-from zoo_medical._checks import check_input
 from zoo_medical.blocks.kan import FasterKAN
 from zoo_medical.blocks.neighborhood_attention import NeighborhoodAttention2D
+from zoo_medical.models.medvit_specs import VARIANTS
 
 NORM_EPS = 1e-5
-
-VARIANTS = {
-    "tiny": {"depths": [2, 2, 6, 1], "dims": [64, 128, 192, 384], "drop_path": 0.1},
-    "small": {"depths": [2, 2, 6, 2], "dims": [64, 128, 256, 512], "drop_path": 0.1},
-    "base": {"depths": [2, 2, 6, 2], "dims": [96, 192, 384, 768], "drop_path": 0.2},
-    "large": {"depths": [2, 2, 6, 2], "dims": [96, 256, 512, 1024], "drop_path": 0.2},
-}
-
-# The authors' totals with a 1000-class head (their code instantiated by the paper notes'
-# author, natten replaced by a parameter-exact stub): they include the unused feed-forward of
-# every global block and 8 frozen KAN grid values per KAN layer, which we do not build.
-AUTHORS_NUM_PARAMS = {"tiny": 11_719_845, "small": 30_087_295, "base": 66_995_571, "large": 118_291_477}
-
 
 def _bn(channels: int) -> nn.BatchNorm2d:
     return nn.BatchNorm2d(channels, eps=NORM_EPS)
@@ -259,7 +247,6 @@ class MedViTV2(nn.Module):
         self.features = nn.Sequential(*blocks)
         self.norm = _bn(dims[-1])
         self.proj_head = nn.Linear(dims[-1], num_classes)
-        self._multiple = [32, 32]
         self._initialize_weights()
 
     def _initialize_weights(self) -> None:
@@ -276,7 +263,7 @@ class MedViTV2(nn.Module):
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         """``[B, in_chans, H, W] -> [B, dims[-1], H/32, W/32]``."""
-        check_input(x, model=self.name, spatial_dims=2, channels=self.in_chans, multiple=self._multiple)
+        expect_shape(x, "B C H W", model=self.name, C=self.in_chans, dtype="float", divisible_by={"H": 32, "W": 32})
         return self.norm(self.features(self.stem(x)))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

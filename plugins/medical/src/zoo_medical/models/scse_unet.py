@@ -24,9 +24,10 @@ import torch
 from monai.networks.nets import UNet
 from torch import nn
 
+from zoo import expect_shape
 from zoo.errors import ConfigError, InputShapeError
-from zoo_medical._checks import check_input, total_stride
 from zoo_medical.blocks.scse import make_se
+from zoo_medical.models.geometry import divisible_by, input_pattern
 
 SE_KINDS = ("scse", "scse-add", "cse", "sse", "none")
 
@@ -52,7 +53,7 @@ class SEUNet(UNet):
         super().__init__(spatial_dims, in_channels, out_channels, channels, strides,
                          num_res_units=num_res_units, norm=norm, dropout=dropout)
         self.name = name
-        self._multiple = total_stride(list(strides), spatial_dims)
+        self._divisible_by = divisible_by(list(strides), spatial_dims)
 
     def _recalibrated(self, layer: nn.Module, channels: int) -> nn.Module:
         if self._se_kind == "none":
@@ -68,14 +69,15 @@ class SEUNet(UNet):
         return layer if is_top else self._recalibrated(layer, out_channels)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        check_input(x, model=self.name, spatial_dims=self.dimensions, channels=self.in_channels,
-                    multiple=self._multiple)
-        spatial = [int(s) for s in x.shape[2:]]
-        if math.prod(s // m for s, m in zip(spatial, self._multiple)) < 2:
+        sizes = expect_shape(x, input_pattern(self.dimensions), model=self.name, C=self.in_channels, dtype="float",
+                             divisible_by=self._divisible_by)
+        deepest = [sizes[axis] // step for axis, step in self._divisible_by.items()]
+        if math.prod(deepest) < 2:
             raise InputShapeError(
-                f"{self.name}: input spatial size {spatial} is too small: at the total stride {self._multiple} "
-                f"the deepest level would hold a single voxel, which its normalisation cannot use; make at "
-                f"least one axis {[2 * m for m in self._multiple]} or larger"
+                f"{self.name}: input spatial size {[int(s) for s in x.shape[2:]]} is too small: at the total "
+                f"stride {list(self._divisible_by.values())} the deepest level would hold a single voxel, which "
+                f"its normalisation cannot use; make at least one axis "
+                f"{[2 * step for step in self._divisible_by.values()]} or larger"
             )
         return super().forward(x)
 
@@ -91,18 +93,12 @@ def build_scse_unet(spatial_dims: int = 3, in_channels: int = 1, out_channels: i
                   num_res_units=num_res_units, norm=norm, dropout=dropout, name=f"scse-unet-{spatial_dims}d")
 
 
-def example_input_3d(config: dict) -> torch.Tensor:
-    return torch.randn(1, config.get("in_channels", 1), 32, 32, 32)
+def example_input(config: dict) -> torch.Tensor:
+    size = (32, 32, 32) if config["spatial_dims"] == 3 else (64, 64)
+    return torch.randn(1, config.get("in_channels", 1), *size)
 
 
-def example_input_2d(config: dict) -> torch.Tensor:
-    return torch.randn(1, config.get("in_channels", 1), 64, 64)
-
-
-def bad_input_3d(config: dict) -> torch.Tensor:
-    # Right rank, spatial size not divisible by the total stride of 16: the skips would not line up.
-    return torch.randn(1, config.get("in_channels", 1), 30, 32, 32)
-
-
-def bad_input_2d(config: dict) -> torch.Tensor:
-    return torch.randn(1, config.get("in_channels", 1), 60, 64)
+def bad_input(config: dict) -> torch.Tensor:
+    # Right rank, one spatial size not divisible by the total stride of 16: the skips would not line up.
+    x = example_input(config)
+    return x[..., 2:, :] if config["spatial_dims"] == 2 else x[:, :, 2:]

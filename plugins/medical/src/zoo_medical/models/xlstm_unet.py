@@ -34,12 +34,11 @@ from monai.networks.layers.factories import Conv, Norm
 from torch import nn
 from torch.nn import functional as F
 
+from zoo import expect_shape
 from zoo.errors import ConfigError
-from zoo_medical._checks import check_input, total_stride
 from zoo_medical.blocks.mlstm import ViLSpatial
-from zoo_medical.plans import PLAN_3D
-
-VARIANTS = ("bot", "enc")
+from zoo_medical.models.geometry import SPATIAL_AXES, divisible_by, input_pattern, total_stride
+from zoo_medical.models.xlstm_unet_specs import PLAN_3D, VARIANTS
 
 
 def _conv(dims: int, cin: int, cout: int, kernel: Sequence[int], stride: Sequence[int] | int = 1) -> nn.Module:
@@ -133,8 +132,8 @@ class XLSTMUNet(nn.Module):
 
         self.name, self.variant, self.spatial_dims, self.in_channels = name, variant, spatial_dims, in_channels
         self.deep_supervision = deep_supervision
-        self._multiple = total_stride(strides, spatial_dims)
-        self._exact = None
+        self._divisible_by = divisible_by(strides, spatial_dims)
+        self._exact: dict[str, int] = {}
 
         self.stem = _stage(spatial_dims, in_channels, features[0], kernels[0], 1, blocks[0])
         self.stages = nn.ModuleList(
@@ -148,7 +147,8 @@ class XLSTMUNet(nn.Module):
                 sizes.append(size)
             channel_token = [math.prod(sizes[s]) <= features[s] for s in range(n)]
             if any(channel_token):
-                self._exact = list(patch_size)
+                # its layer widths were derived from the patch size: only that size fits
+                self._exact = dict(zip(SPATIAL_AXES[spatial_dims], patch_size))
             self.xlstm_layers = nn.ModuleList(
                 self._enc_extra(s, n, spatial_dims, features[s], kernels[s], sizes[s], channel_token[s])
                 for s in range(n)
@@ -186,8 +186,8 @@ class XLSTMUNet(nn.Module):
                 nn.init.zeros_(module.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor | list[torch.Tensor]:
-        check_input(x, model=self.name, spatial_dims=self.spatial_dims, channels=self.in_channels,
-                    multiple=self._multiple, exact=self._exact)
+        expect_shape(x, input_pattern(self.spatial_dims), model=self.name, C=self.in_channels, dtype="float",
+                     divisible_by=self._divisible_by, **self._exact)
         x = self.stem(x)
         skips = []
         for s, stage in enumerate(self.stages):
