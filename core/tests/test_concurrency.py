@@ -1,15 +1,12 @@
 """Saving over a folder, several processes loading at once, and processes killed half-way (issue 18, 2 and 2b).
 
-Other processes are real ones (``sys.executable``) talking to the LocalHub on 127.0.0.1; every
-wait is bounded, so a regression fails instead of hanging.
+The other processes are real ones, forked from a multiprocessing forkserver, talking to the
+LocalHub on 127.0.0.1; every wait is bounded, so a regression fails instead of hanging.
 """
 
 import hashlib
-import json
 import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -24,33 +21,24 @@ from zoo import WeightsSpec
 from zoo.errors import ConfigError
 
 REPO = "zoo-test/tiny-convnet"
-TESTS = Path(__file__).parent
 WORKERS = 8
 
-# Registers the tiny model with the weights given as JSON, waits for the start signal, then runs
-# the statement given last.
-SCRIPT = """
-import json, os, sys, time
-sys.path.insert(0, {tests!r})
-import torch, zoo
-from zoo_core_fixtures import SpecPlugin, tiny_spec
-weights = json.loads(sys.argv[1])
-specs = (zoo.WeightsSpec(**weights),) if weights else ()
-zoo.register_plugin(SpecPlugin(tiny_spec(weights=specs)), name="tiny")
-deadline = time.monotonic() + 60
-while not os.path.exists(sys.argv[2]):
-    if time.monotonic() > deadline:
-        sys.exit(3)
-    time.sleep(0.005)
-exec(sys.argv[3])
-"""
+def _context():
+    """Processes forked from a server that imported torch once: fresh interpreters importing torch
+    would take most of a minute on a busy machine. The children get the Hub settings passed in."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["torch", "zoo", "zoo_core_fixtures"])
+    return context
 
 
-def _spawn(weights: WeightsSpec | None, go: Path, statement: str) -> subprocess.Popen:
-    fields = {k: getattr(weights, k) for k in ("tag", "repo_id", "revision", "sha256")} if weights else {}
-    env = dict(os.environ, ZOO_LOAD_PLUGINS="", OMP_NUM_THREADS="1")
-    return subprocess.Popen([sys.executable, "-c", SCRIPT.format(tests=str(TESTS)), json.dumps(fields), str(go),
-                             statement], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+def _hub_env() -> dict:
+    return {k: os.environ[k] for k in ("HF_ENDPOINT", "HF_HUB_CACHE", "ZOO_CACHE")}
+
+
+def _fields(weights: WeightsSpec) -> dict:
+    return {k: getattr(weights, k) for k in ("tag", "repo_id", "revision", "sha256")}
 
 
 def _wait_for(condition, what: str, timeout: float = 30.0) -> None:
@@ -144,26 +132,18 @@ def test_save_without_an_atomic_exchange_still_replaces(tiny, tmp_path, monkeypa
 
 
 def test_save_killed_mid_write_leaves_the_previous_folder_intact(tiny, tmp_path):
+    from zoo_core_fixtures import save_killed_mid_write_in_child
+
     folder = zoo.save(zoo.load("tiny-convnet"), tmp_path / "saved")
     before = {p.name: p.read_bytes() for p in folder.iterdir()}
-    go = tmp_path / "go"
-    go.touch()
-    # the weights file is half written when the process is killed (SIGKILL: no cleanup runs)
-    statement = (
-        "import signal, safetensors.torch\n"
-        "def half_then_die(tensors, path, metadata=None):\n"
-        "    open(path, 'wb').write(b'\\x00' * 64)\n"
-        "    os.kill(os.getpid(), signal.SIGKILL)\n"
-        "safetensors.torch.save_file = half_then_die\n"
-        f"zoo.save(zoo.load('tiny-convnet'), {str(folder)!r})\n"
-    )
-    process = _spawn(None, go, statement)
-    process.communicate(timeout=60)
-    assert process.returncode == -signal.SIGKILL
+    process = _context().Process(target=save_killed_mid_write_in_child, args=(str(folder),))
+    process.start()
+    process.join(timeout=60)
+    assert process.exitcode == -signal.SIGKILL
     assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
     zoo.load(folder)  # complete and matching its recorded sha256
     # what the killed save left is hidden beside it, never in the folder; the next save works
-    leftovers = [p.name for p in tmp_path.iterdir() if p.name not in {"saved", "go"}]
+    leftovers = [p.name for p in tmp_path.iterdir() if p.name != "saved"]
     assert len(leftovers) == 1 and leftovers[0].startswith(".saved.zoo-partial-")
     zoo.save(zoo.load("tiny-convnet"), folder)
 
@@ -171,8 +151,6 @@ def test_save_killed_mid_write_leaves_the_previous_folder_intact(tiny, tmp_path)
 # -- 2b: concurrent loads and killed downloads -----------------------------------------------
 
 def test_eight_processes_loading_at_once_download_each_file_once(local_hub, hub_weights, tmp_path):
-    import multiprocessing
-
     from zoo_core_fixtures import load_pretrained_in_child
 
     data, weights = hub_weights
@@ -182,14 +160,9 @@ def test_eight_processes_loading_at_once_download_each_file_once(local_hub, hub_
         return False
 
     _slow_downloads(local_hub, slow)
-    # Forked from a server that imported torch once: eight fresh interpreters importing torch
-    # would take most of a minute on a busy machine. The children read the Hub settings from env.
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["torch", "zoo", "zoo_core_fixtures"])
-    env = {k: os.environ[k] for k in ("HF_ENDPOINT", "HF_HUB_CACHE", "ZOO_CACHE")}
-    fields = {k: getattr(weights, k) for k in ("tag", "repo_id", "revision", "sha256")}
+    context = _context()
     go, results = tmp_path / "go", context.Queue()
-    processes = [context.Process(target=load_pretrained_in_child, args=(env, fields, str(go), results))
+    processes = [context.Process(target=load_pretrained_in_child, args=(_hub_env(), _fields(weights), str(go), results))
                  for _ in range(WORKERS)]
     for process in processes:
         process.start()
@@ -228,19 +201,24 @@ def test_a_process_killed_mid_download_leaves_nothing_taken_for_complete(local_h
         return True
 
     _slow_downloads(local_hub, stall)
+    from zoo_core_fixtures import load_pretrained_in_child
+
     go = tmp_path / "go"
     go.touch()
-    process = _spawn(weights, go, "zoo.load('tiny-convnet', pretrained=True)")
+    context = _context()
+    results = context.Queue()  # kept here: Process.start drops its reference to the arguments
+    process = context.Process(target=load_pretrained_in_child, args=(_hub_env(), _fields(weights), str(go), results))
+    process.start()
     try:
         _wait_for(half_sent.is_set, "the server to send half the file")
         _wait_for(lambda: _blobs(weights).exists() and any(p.name.endswith(".incomplete")
                                                            for p in _blobs(weights).iterdir()),
                   "the client's partial file")
-        process.send_signal(signal.SIGKILL)
-        process.communicate(timeout=30)
+        process.kill()  # SIGKILL
+        process.join(timeout=30)
     finally:
         release.set()
-    assert process.returncode == -signal.SIGKILL
+    assert process.exitcode == -signal.SIGKILL
     assert not (_blobs(weights) / weights.sha256).exists()
     snapshot = _blobs(weights).parent / "snapshots" / weights.revision / "model.safetensors"
     assert not snapshot.exists()
