@@ -157,3 +157,43 @@ def test_converter_reads_an_authors_checkpoint_weights_only(local_hub, fresh_reg
 
 def strip_module_prefix(checkpoint):
     return {k.removeprefix("module."): v for k, v in checkpoint["model"].items()}
+
+
+def _cache_files_claiming(cache: Path, sha256: str) -> list[Path]:
+    """Every cache entry named after ``sha256`` or linking to such a blob, whatever bytes it holds."""
+    found = []
+    for path in cache.rglob("*"):
+        target = Path(os.path.realpath(path))
+        if (path.name == sha256 or target.name == sha256) and path.exists():
+            found.append(path)
+    return found
+
+
+def test_a_tampered_download_leaves_nothing_in_the_cache_that_claims_the_good_file(local_hub, pretrained):
+    data, weights = pretrained
+    local_hub.tamper(REPO, "model.safetensors", _weights_bytes(3))
+    with pytest.raises(CorruptWeightsError):
+        zoo.load("tiny-convnet", pretrained=True)
+    cache = Path(os.environ["HF_HUB_CACHE"])
+    assert not _cache_files_claiming(cache, weights.sha256)
+    snapshot = cache / "models--zoo-test--tiny-convnet" / "snapshots" / weights.revision / "model.safetensors"
+    assert not snapshot.exists()
+    for path in cache.rglob("*"):  # nothing left holds the tampered bytes under any name
+        assert not path.is_file() or hashlib.sha256(path.read_bytes()).hexdigest() != hashlib.sha256(
+            _weights_bytes(3)).hexdigest()
+    # the mirror is repaired: the next load fetches the good bytes and keeps them
+    local_hub.tamper(REPO, "model.safetensors", None)
+    model = zoo.load("tiny-convnet", pretrained=True)
+    assert torch.equal(model.head.weight, _expected_state(data)["head.weight"])
+    claiming = _cache_files_claiming(cache, weights.sha256)
+    assert claiming and all(Path(os.path.realpath(p)).read_bytes() == data for p in claiming)
+
+
+def test_a_tampered_hub_repo_is_evicted_too(local_hub, fresh_registry, tmp_path):
+    zoo.register_plugin(SpecPlugin(tiny_spec()), name="tiny")
+    uri = zoo.publish(zoo.save(zoo.load("tiny-convnet"), tmp_path / "saved"), repo_id="me/tiny")
+    local_hub.tamper("me/tiny", "model.safetensors", _weights_bytes(3))
+    with pytest.raises(CorruptWeightsError, match="sha256"):
+        zoo.load(uri)
+    snapshots = Path(os.environ["HF_HUB_CACHE"]) / "models--me--tiny" / "snapshots"
+    assert not list(snapshots.rglob("model.safetensors"))

@@ -69,3 +69,38 @@ class MalformedPlugin:
     @zoo.hookimpl
     def zoo_models(self):
         return ["not a spec"]
+
+
+def load_pretrained_in_child(env: dict, weights: dict, go: str, results) -> None:
+    """Entry point of a forked test process: register the tiny model with ``weights``, wait for
+    the file ``go`` (so that all processes start together), load it pretrained, report the result."""
+    import os
+    import time
+
+    os.environ.update(env)
+    zoo.register_plugin(SpecPlugin(tiny_spec(weights=(zoo.WeightsSpec(**weights),))), name="tiny")
+    deadline = time.monotonic() + 60
+    while not os.path.exists(go) and time.monotonic() < deadline:
+        time.sleep(0.005)
+    try:
+        results.put(float(zoo.load("tiny-convnet", pretrained=True).head.weight.detach().sum()))
+    except Exception as error:  # noqa: BLE001 - reported to the parent test
+        results.put(repr(error))
+
+
+def save_killed_mid_write_in_child(folder: str) -> None:
+    """Entry point of a forked test process: ``zoo.save`` whose weights file is half written when
+    the process is killed (SIGKILL, so no ``finally`` and no cleanup runs)."""
+    import os
+    import signal
+
+    import safetensors.torch
+
+    def half_then_die(tensors, path, metadata=None):
+        with open(path, "wb") as handle:
+            handle.write(b"\0" * 64)
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    safetensors.torch.save_file = half_then_die
+    zoo.register_plugin(SpecPlugin(tiny_spec()), name="tiny")
+    zoo.save(zoo.load("tiny-convnet"), folder)

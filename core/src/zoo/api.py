@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from zoo import __version__
-from zoo.errors import ConfigError, DatasetNotFoundError, UnknownNameError, ZooError
+from zoo.errors import ConfigError, CorruptWeightsError, DatasetNotFoundError, UnknownNameError, ZooError
 from zoo.references import Reference, folder_hint, parse_name, parse_reference
 from zoo.registry import get_registry, register_plugin, unregister_plugin
 from zoo.specs import ModelSpec, WeightsSpec, resolve
@@ -43,9 +43,29 @@ def list_explainers() -> list[str]:
     return [s.name for s in get_registry().explainers()]
 
 
-def _weights_info(weights: WeightsSpec) -> dict[str, Any]:
+def weights_num_params(spec: ModelSpec, weights: WeightsSpec | None) -> int:
+    """Parameters of the model a weights tag loads.
+
+    The spec records the default config's count; a tag whose config differs (a wider variant, say)
+    is counted by running its builder on the meta device, which allocates and initialises nothing.
+    Only then is the model's code imported.
+    """
+    from zoo.building import merge_config
+
+    if weights is None or not weights.config:
+        return spec.num_params
+    config = merge_config(spec, weights.config)
+    if config == dict(spec.default_config):
+        return spec.num_params
+    from zoo.building import instantiate
+
+    return sum(p.numel() for p in instantiate(spec, config, meta=True).parameters())
+
+
+def _weights_info(spec: ModelSpec, weights: WeightsSpec) -> dict[str, Any]:
     return {
-        "tag": weights.tag, "repo_id": weights.repo_id, "revision": weights.revision,
+        "tag": weights.tag, "num_params": weights_num_params(spec, weights), "repo_id": weights.repo_id,
+        "revision": weights.revision,
         "filename": weights.filename, "sha256": weights.sha256, "dataset": weights.dataset,
         "metrics": dict(weights.metrics), "license": weights.license, "config": dict(weights.config),
         "preprocessing": dict(weights.preprocessing), "converted": weights.converter is not None,
@@ -78,7 +98,8 @@ def saved_config(reference: Reference) -> dict[str, Any]:
 
 
 def info(name: str | os.PathLike) -> dict[str, Any]:
-    """Everything the registry knows about a model (no model code is imported).
+    """Everything the registry knows about a model (no model code is imported, except to count
+    the parameters of a weights tag whose config differs from the default).
 
     ``name`` is any reference :func:`load` takes; for a saved folder or a Hub repo the model's
     registry entry is shown with the saved config under ``"saved"``.
@@ -102,9 +123,9 @@ def _spec_info(spec: ModelSpec) -> dict[str, Any]:
         "paper": {"title": spec.paper.title, "arxiv": spec.paper.arxiv, "venue": spec.paper.venue,
                   "url": spec.paper.url, "code": spec.paper.code},
         "num_params": spec.num_params, "default_config": dict(spec.default_config), "license": spec.license,
-        "weights": [_weights_info(w) for w in spec.weights],
+        "weights": [_weights_info(spec, w) for w in spec.weights],
         "default_weights": default.tag if default else None,
-        "explain_layer": spec.explain_layer, "tags": list(spec.tags),
+        "explain_layer": spec.explain_layer, "tags": list(spec.tags), "input_shape": spec.input_shape,
     }
 
 
@@ -153,7 +174,15 @@ def load(name: str | os.PathLike, pretrained: bool = False, *, device: Any = Non
     if reference.kind != "registry" and config:
         raise ConfigError("a saved model's config is fixed by its weights; do not pass config overrides")
     if reference.kind == "hub":
-        model = _load_folder(fetch_repo(reference.repo_id, reference.revision), source=reference.text)
+        folder = fetch_repo(reference.repo_id, reference.revision)
+        try:
+            model = _load_folder(folder, source=reference.text)
+        except CorruptWeightsError:
+            from zoo.hub import evict
+            from zoo.serialization import WEIGHTS_FILE
+
+            evict(folder / WEIGHTS_FILE)  # bad bytes must not stay in the shared cache as this commit's file
+            raise
     elif reference.kind == "folder":
         if not reference.path.is_dir():
             raise ConfigError(f"{reference.text!r} is not a folder written by zoo.save (no such directory)")
@@ -173,8 +202,29 @@ def load(name: str | os.PathLike, pretrained: bool = False, *, device: Any = Non
             model = build_with_weights(spec, cfg, state_dict, source=f"{spec.name}.{weights.tag}")
             model.zoo_weights = weights.tag
     if device is not None:
-        model.to(device)
+        _to_device(model, device)
     return model
+
+
+def _to_device(model, device: Any) -> None:
+    import torch
+
+    from zoo.errors import DeviceError
+
+    try:
+        target = torch.device(device)
+    except (RuntimeError, TypeError, ValueError) as error:
+        raise DeviceError(f"device {device!r} is not a torch device ({error}); use e.g. 'cpu' or 'cuda:0'") from None
+    available = {"cuda": torch.cuda.is_available, "mps": lambda: torch.backends.mps.is_available()}
+    if target.type in available and not available[target.type]():
+        raise DeviceError(
+            f"device {str(target)!r} is not available: this torch {torch.__version__} sees no {target.type.upper()} "
+            f"device. Load on 'cpu', or install a torch build with {target.type.upper()} support."
+        )
+    try:
+        model.to(target)
+    except (AssertionError, RuntimeError) as error:  # e.g. cuda:3 on a one-GPU machine
+        raise DeviceError(f"cannot move the model to {str(target)!r}: {error}") from None
 
 
 def _load_folder(folder: Path, *, source: str):
@@ -197,10 +247,14 @@ def _load_folder(folder: Path, *, source: str):
     return model
 
 
-def save(model, path: str | os.PathLike, *, name: str | None = None, config: dict | None = None) -> Path:
+def save(model, path: str | os.PathLike, *, name: str | None = None, config: dict | None = None,
+         overwrite: bool = False) -> Path:
     """Write ``config.json`` + ``model.safetensors`` + ``README.md`` (a Hub model card) to ``path``.
 
     ``name`` and ``config`` default to what :func:`load` / :func:`build` recorded on the model.
+    The folder is written beside ``path`` and then moved into its place, so an interrupted save
+    leaves the previous one intact. A folder holding another model's save is only replaced with
+    ``overwrite=True``; a folder holding files zoo did not write is never replaced.
     """
     from importlib import metadata
 
@@ -227,7 +281,7 @@ def save(model, path: str | os.PathLike, *, name: str | None = None, config: dic
     }
     card = model_card(spec, dict(config), weights_tag=weights_tag if weights_tag in {w.tag for w in spec.weights}
                       else None, plugin=distribution or plugin)
-    return write_folder(model, Path(path).expanduser(), config=saved, card=card)
+    return write_folder(model, Path(path).expanduser(), config=saved, card=card, overwrite=overwrite)
 
 
 def publish(folder: str | os.PathLike, repo_id: str, *, revision: str | None = None, private: bool | None = None,
@@ -252,8 +306,10 @@ def publish(folder: str | os.PathLike, repo_id: str, *, revision: str | None = N
     return f"hf://{repo_id}@{commit}"
 
 
-def download(name: str, *, verify: bool = False) -> Path:
-    """Fetch a model's weights into the cache (``name`` or ``name.tag``) and return the file path."""
+def download(name: str, *, verify: bool = False, progress: bool = False) -> Path:
+    """Fetch a model's weights into the cache (``name`` or ``name.tag``) and return the file path.
+
+    ``progress=True`` draws a download bar where stderr is a terminal."""
     from zoo.hub import fetch_weights
 
     reference = parse_reference(name)
@@ -261,7 +317,7 @@ def download(name: str, *, verify: bool = False) -> Path:
         raise ConfigError(f"zoo.download takes a registry name (name or name.tag), got {name!r}")
     spec = registered_model(reference)
     weights = _select_weights(spec, reference.tag, pretrained=True)
-    return fetch_weights(weights, spec.name, verify_full=verify)
+    return fetch_weights(weights, spec.name, verify_full=verify, progress=progress)
 
 
 def dataset(name: str, root: str | os.PathLike | None = None, split: str | None = None, **kwargs: Any):

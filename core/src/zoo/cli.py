@@ -9,6 +9,7 @@ import argparse
 import json
 import os
 import sys
+import warnings
 
 from zoo.errors import ZooError
 
@@ -20,7 +21,17 @@ def _table(rows: list[list[str]], header: list[str]) -> str:
 
 
 def _human(count: int) -> str:
+    if count < 1000:
+        return str(count)
     return f"{count / 1e6:.2f}M" if count >= 1e5 else f"{count / 1e3:.1f}K"
+
+
+def _row_params(spec, name: str) -> int:
+    """The parameter count of what ``name`` (``model`` or ``model.tag``) loads."""
+    from zoo.api import weights_num_params
+
+    tag = name.partition(".")[2]
+    return weights_num_params(spec, spec.get_weights(tag)) if tag else spec.num_params
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -33,17 +44,28 @@ def cmd_list(args: argparse.Namespace) -> int:
         rows = []
         for name in names:
             spec = registry.model(name.split(".")[0])
-            rows.append({"name": name, "domain": spec.domain, "task": spec.task, "num_params": spec.num_params,
+            rows.append({"name": name, "domain": spec.domain, "task": spec.task, "num_params": _row_params(spec, name),
                          "plugin": registry.plugin_of("model", spec.name), "weights": [w.tag for w in spec.weights]})
         print(json.dumps(rows, indent=2))
-        return 0
+        return _broken_plugins_hint()
     rows = []
     for name in names:
         spec = registry.model(name.split(".")[0])
         tags = ",".join(w.tag for w in spec.weights) or "-"
-        rows.append([name, spec.domain, spec.task, _human(spec.num_params), tags])
+        rows.append([name, spec.domain, spec.task, _human(_row_params(spec, name)), tags])
     print(_table(rows, ["name", "domain", "task", "params", "weights"]) if rows else "no models match")
-    return 0
+    return _broken_plugins_hint()
+
+
+def _broken_plugins_hint() -> int:
+    """A listing that misses a broken plugin's models says so on stderr and exits 1."""
+    from zoo.api import plugin_report
+
+    failed = [p["name"] for p in plugin_report() if p["status"] == "failed"]
+    if failed:
+        print(f"zoo: warning: {len(failed)} plugin(s) failed to load ({', '.join(failed)}), so their models are "
+              "missing here; `zoo plugins` shows why", file=sys.stderr)
+    return 1 if failed else 0
 
 
 def cmd_info(args: argparse.Namespace) -> int:
@@ -58,13 +80,17 @@ def cmd_info(args: argparse.Namespace) -> int:
     print(f"paper: {paper['title']}" + (f" (arXiv:{paper['arxiv']})" if paper["arxiv"] else ""))
     if details["description"]:
         print(details["description"])
-    print(f"params: {details['num_params']:,}")
+    print(f"params: {details['num_params']:,} (default config)")
     print(f"config: {json.dumps(details['default_config'])}")
+    print(f"input: {details['input_shape'] or '-'}")
+    print(f"license: {details['license'] or '-'}")
     print(f"explain layer: {details['explain_layer'] or '-'}")
     for weights in details["weights"]:
         mark = " (default)" if weights["tag"] == details["default_weights"] else ""
+        changes = f" config={json.dumps(weights['config'])}" if weights["config"] else ""
         print(f"weights {details['name']}.{weights['tag']}{mark}: {weights['repo_id']}@{weights['revision'][:12]} "
-              f"dataset={weights['dataset'] or '-'} license={weights['license'] or '-'} metrics={weights['metrics']}")
+              f"params={weights['num_params']:,}{changes} dataset={weights['dataset'] or '-'} "
+              f"license={weights['license'] or '-'} metrics={weights['metrics']}")
     if not details["weights"]:
         print("weights: none (random init only)")
     return 0
@@ -73,7 +99,7 @@ def cmd_info(args: argparse.Namespace) -> int:
 def cmd_download(args: argparse.Namespace) -> int:
     from zoo.api import download
 
-    print(download(args.name, verify=args.verify))
+    print(download(args.name, verify=args.verify, progress=True))
     return 0
 
 
@@ -132,14 +158,10 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     if hub.offline():
         print(f"Hub endpoint: {target} (HF_HUB_OFFLINE is set: not contacted)")
     else:
-        import urllib.request
-
         started = time.perf_counter()
-        try:
-            urllib.request.urlopen(urllib.request.Request(f"{target}/api/models?limit=1", method="HEAD"), timeout=3)
-            print(f"Hub endpoint: {target} reachable ({(time.perf_counter() - started) * 1e3:.0f} ms)")
-        except Exception as error:  # noqa: BLE001 - a report, not a failure
-            print(f"Hub endpoint: {target} NOT reachable ({error}); set HF_HUB_OFFLINE=1 to work from the cache")
+        verdict, ok = _probe_hub(target)
+        print(f"Hub endpoint: {target} {verdict} ({(time.perf_counter() - started) * 1e3:.0f} ms)")
+        problems += not ok
     for plugin in plugin_report():
         state = "ok" if plugin["status"] == "ok" else plugin["status"].upper()
         print(f"plugin {plugin['name']} {plugin['version'] or ''}: {state}"
@@ -147,6 +169,33 @@ def cmd_doctor(args: argparse.Namespace) -> int:
         problems += plugin["status"] == "failed"
     print("no problems found" if not problems else f"{problems} problem(s) found")
     return 1 if problems else 0
+
+
+def _probe_hub(target: str) -> tuple[str, bool]:
+    """Ask the Hub for what a download asks first: the metadata (HEAD) of a pinned weights file.
+
+    Any HTTP answer means the endpoint is reachable; a pinned file it does not serve is a problem
+    too. Without registered weights, the model listing stands in (an answer of any status counts).
+    """
+    import urllib.error
+    import urllib.request
+
+    from zoo.registry import get_registry
+
+    pinned = next((w for spec in get_registry().models() for w in spec.weights), None)
+    url = (f"{target}/{pinned.repo_id}/resolve/{pinned.revision}/{pinned.filename}" if pinned
+           else f"{target}/api/models?limit=1")
+    try:
+        urllib.request.urlopen(urllib.request.Request(url, method="HEAD"), timeout=3)
+    except urllib.error.HTTPError as error:
+        if pinned is None:
+            return f"reachable (answered HTTP {error.code})", True
+        return (f"reachable, but it does not serve {pinned.repo_id}@{pinned.revision[:12]}/{pinned.filename} "
+                f"(HTTP {error.code})"), False
+    except (urllib.error.URLError, OSError) as error:
+        reason = getattr(error, "reason", error)
+        return f"NOT reachable ({reason}); set HF_HUB_OFFLINE=1 to work from the cache", False
+    return "reachable" + (f", serves {pinned.repo_id}@{pinned.revision[:12]}" if pinned else ""), True
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -215,9 +264,19 @@ def _add_plugin_commands(parser: argparse.ArgumentParser) -> None:
             report_failure(registry.plugins[impl.plugin_name], error)
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None, *, _default=warnings.showwarning):
+    from zoo.plugins import PluginWarning
+
+    if issubclass(category, PluginWarning):  # zoo's own: one line, no source location
+        print(f"zoo: warning: {message}", file=sys.stderr)
+    else:
+        _default(message, category, filename, lineno, file, line)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parser = make_parser()
+    warnings.showwarning = _show_warning
     try:
         # Plugin commands are only looked up when the command is not one of ours, so that
         # `zoo list` stays as light as the registry itself.

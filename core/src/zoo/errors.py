@@ -89,6 +89,14 @@ class DatasetFormatError(ZooError, ValueError):
     """A dataset's files are there but do not follow the published format (says which file and why)."""
 
 
+class DeviceError(ZooError, ValueError):
+    """A device that is not a torch device, or one this machine's torch cannot use."""
+
+
+class MissingDependencyError(ZooError, ImportError):
+    """An optional library a feature needs is not installed; says which extra installs it."""
+
+
 class ExplainError(ZooError):
     """An explainer cannot apply to this model or input (says which method and why)."""
 

@@ -56,7 +56,10 @@ def verify_file(path: str | Path, sha256: str, *, full: bool = False) -> bool:
         return False
     try:
         stamp.parent.mkdir(parents=True, exist_ok=True)
-        stamp.write_text(json.dumps(fingerprint))
+        # written aside and renamed, so a process reading the stamp never sees half of it
+        partial = stamp.with_name(f"{stamp.name}.{os.getpid()}.partial")
+        partial.write_text(json.dumps(fingerprint))
+        os.replace(partial, stamp)
     except OSError:  # a read-only cache only costs a re-hash next time
         pass
     return True

@@ -5,7 +5,8 @@ Plugins are found through the ``zoo.plugins`` entry-point group (or registered a
 raises or returns a malformed spec, is recorded with its error and skipped, and every other plugin
 keeps working. Environment variables choose plugins:
 
-- ``ZOO_LOAD_PLUGINS=a,b`` loads only the named plugins (an allow-list);
+- ``ZOO_LOAD_PLUGINS=a,b`` loads only the named plugins (an allow-list; ``none`` loads no
+  installed plugin); a name no installed plugin has is warned about (:class:`PluginWarning`);
 - ``ZOO_DISABLE_PLUGINS=a,b`` skips the named plugins (a block-list);
 - ``ZOO_STRICT_PLUGINS=1`` turns a broken plugin into a :class:`zoo.errors.PluginError`
   (for the CI of plugin authors);
@@ -19,17 +20,22 @@ from __future__ import annotations
 import os
 import sys
 import traceback
+import warnings
 from dataclasses import dataclass, field
 from importlib import import_module, metadata
 
 import pluggy
 
 from zoo import hookspecs
-from zoo.errors import PluginError
+from zoo.errors import PluginError, suggest
 
 ENTRY_POINT_GROUP = "zoo.plugins"
 # The core's own features are written as plugins too, and are always loaded.
 BUILTIN_PLUGINS = {"explainers": "zoo.explainers.plugin"}
+
+
+class PluginWarning(UserWarning):
+    """A plugin-selection problem that does not stop zoo (an unknown name in ZOO_LOAD_PLUGINS)."""
 
 
 @dataclass
@@ -133,6 +139,7 @@ def make_plugin_manager(extra: list[tuple[str, object]] = ()) -> tuple[pluggy.Pl
         except Exception as error:  # noqa: BLE001 - a broken plugin must not break the others
             report_failure(info, error)
 
+    _warn_unknown(allowed, infos, extra)
     for name, plugin in extra:
         info = infos[name] = PluginInfo(name, getattr(plugin, "__name__", repr(plugin)), "(run time)")
         try:
@@ -140,6 +147,16 @@ def make_plugin_manager(extra: list[tuple[str, object]] = ()) -> tuple[pluggy.Pl
         except Exception as error:  # noqa: BLE001
             report_failure(info, error)
     return manager, infos
+
+
+def _warn_unknown(allowed: set[str] | None, infos: dict[str, PluginInfo], extra) -> None:
+    known = set(infos) | {name for name, _ in extra}
+    for name in sorted((allowed or set()) - known - {"none"}):
+        close = suggest(name, known)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        warnings.warn(PluginWarning(
+            f"ZOO_LOAD_PLUGINS names {name!r}, which no installed plugin provides{hint} "
+            f"(installed: {', '.join(sorted(known)) or 'none'})"), stacklevel=2)
 
 
 def _version(distribution: str) -> str:

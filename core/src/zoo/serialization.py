@@ -7,6 +7,9 @@ a file runs whatever code it contains.
 from __future__ import annotations
 
 import json
+import os
+import secrets
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -108,21 +111,83 @@ def state_dict_for_saving(model) -> dict[str, Any]:
     return out
 
 
-def write_folder(model, folder: Path, *, config: dict, card: str) -> Path:
+def write_folder(model, folder: Path, *, config: dict, card: str, overwrite: bool = False) -> Path:
+    """Write the three files into a fresh folder beside ``folder``, then put it in ``folder``'s place.
+
+    A save that is interrupted (a crash, a kill) leaves the previous folder as it was and at most a
+    hidden ``.<name>.zoo-partial-*`` folder beside it; a reader never sees half a model.
+    """
     from safetensors.torch import save_file
 
     from zoo.hashing import sha256_of
 
-    folder.mkdir(parents=True, exist_ok=True)
     state_dict = state_dict_for_saving(model)
     if any(t.is_meta for t in state_dict.values()):
         raise ZooError("the model still has tensors on the meta device; load or initialise it before saving")
-    weights_path = folder / WEIGHTS_FILE
-    save_file(state_dict, str(weights_path), metadata={"format": "pt", "zoo_model": config["zoo_model"]})
-    config = dict(config, weights_sha256=sha256_of(weights_path))
-    (folder / CONFIG_FILE).write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
-    (folder / CARD_FILE).write_text(card)
+    _check_target(folder, config["zoo_model"], overwrite)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = folder.parent / f".{folder.name}.zoo-partial-{secrets.token_hex(4)}"
+    staging.mkdir()  # not tempfile.mkdtemp: the saved folder keeps the user's umask, not mode 0700
+    try:
+        weights_path = staging / WEIGHTS_FILE
+        save_file(state_dict, str(weights_path), metadata={"format": "pt", "zoo_model": config["zoo_model"]})
+        config = dict(config, weights_sha256=sha256_of(weights_path))
+        (staging / CONFIG_FILE).write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
+        (staging / CARD_FILE).write_text(card)
+        _put_in_place(staging, folder)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     return folder
+
+
+def _check_target(folder: Path, name: str, overwrite: bool) -> None:
+    """Refuse to replace files zoo did not write, or another model's save unless ``overwrite``."""
+    if not folder.exists():
+        return
+    if not folder.is_dir():
+        raise ConfigError(f"cannot save to {folder}: it is a file, not a folder")
+    entries = sorted(p.name for p in folder.iterdir())
+    foreign = [e for e in entries if e not in (CONFIG_FILE, WEIGHTS_FILE, CARD_FILE)]
+    if foreign:
+        shown = ", ".join(foreign[:5]) + (", ..." if len(foreign) > 5 else "")
+        raise ConfigError(f"will not save to {folder}: it holds files zoo.save did not write ({shown}), which "
+                          "replacing the folder would delete; save to a new or empty folder")
+    if not entries or overwrite:
+        return
+    try:
+        previous = json.loads((folder / CONFIG_FILE).read_text()).get("zoo_model")
+    except (OSError, ValueError, AttributeError):
+        previous = None
+    if previous != name:
+        held = f"a saved {previous!r} model" if previous else "an incomplete or unreadable save"
+        raise ConfigError(f"{folder} holds {held}; pass overwrite=True to replace it with this {name!r} model")
+
+
+def _put_in_place(staging: Path, folder: Path) -> None:
+    """Move the finished ``staging`` folder to ``folder``; afterwards ``staging`` holds what was there."""
+    if not folder.exists() or not any(folder.iterdir()):
+        os.replace(staging, folder)  # rename(2) replaces an empty directory
+        return
+    if _exchange(staging, folder):
+        return
+    # No atomic exchange here (not Linux, or the filesystem lacks it): two renames, a window of
+    # microseconds in which ``folder`` is missing but the old save still sits complete beside it.
+    aside = staging.with_name(staging.name + "-previous")
+    os.replace(folder, aside)
+    os.replace(staging, folder)
+    os.replace(aside, staging)
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths atomically with Linux's renameat2(RENAME_EXCHANGE); False where unavailable."""
+    import ctypes
+
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    return renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0
 
 
 def read_folder_config(folder: Path) -> dict:

@@ -129,6 +129,9 @@ class ModelSpec:
     # "module:function"(config) -> an input the model must reject with zoo.errors.InputShapeError.
     # Without it the conformance kit drops the batch dimension of the example input.
     bad_input: str | None = None
+    # The input contract in words, shown by `zoo info`: shape, dtype, value range and size limits
+    # (e.g. "[B, 1, D, H, W] float; D, H, W multiples of 16"). The model's forward checks it.
+    input_shape: str = ""
     tags: tuple[str, ...] = ()
     license: str = ""
     description: str = ""

@@ -140,3 +140,39 @@ def test_decathlon_multimodal_4d_nifti_becomes_channels(tmp_path):
     image = load_decathlon(root, "train", val_frac=0.5)[0]["image"]
     assert image.shape[0] == 2
     assert torch.allclose(image.mean(dim=(1, 2, 3)), torch.zeros(2), atol=1e-3)  # each channel z-scored
+
+
+def test_malformed_files_are_format_errors_not_tracebacks(tmp_path):
+    """Issue 18, item 6: a broken .npz or dataset.json is a DatasetFormatError naming the file."""
+    good = tmp_path / "good.npz"
+    write_npz(good, (28, 28))
+    (tmp_path / "breastmnist.npz").write_bytes(good.read_bytes()[:200])  # truncated download
+    with pytest.raises(DatasetFormatError, match=r"breastmnist.npz is not a readable MedMNIST .npz"):
+        load_medmnist(tmp_path, flag="breastmnist")
+    (tmp_path / "breastmnist.npz").write_bytes(b"<html>rate limited</html>")
+    with pytest.raises(DatasetFormatError, match="not a readable"):
+        load_medmnist(tmp_path, flag="breastmnist")
+    np.save(tmp_path / "array.npy", np.zeros(3))
+    (tmp_path / "breastmnist.npz").write_bytes((tmp_path / "array.npy").read_bytes())
+    with pytest.raises(DatasetFormatError, match="found a single array"):
+        load_medmnist(tmp_path, flag="breastmnist")
+
+    root = write_task(tmp_path / "Task09_Spleen", cases=2)
+    (root / "dataset.json").write_text('{"name": "Spleen", "training": [')
+    with pytest.raises(DatasetFormatError, match="dataset.json is not valid JSON"):
+        load_decathlon(root)
+    (root / "dataset.json").write_text("[]")
+    with pytest.raises(DatasetFormatError, match="must hold a JSON object"):
+        load_decathlon(root)
+    (root / "dataset.json").write_text('{"name": "Spleen", "test": []}')
+    with pytest.raises(DatasetFormatError, match="no usable 'training' list"):
+        load_decathlon(root)
+
+
+def test_decathlon_construction_raises_no_monai_warning(tmp_path, recwarn):
+    import warnings
+
+    warnings.simplefilter("always")
+    dataset = load_decathlon(write_task(tmp_path / "Task09_Spleen", cases=2), "train", val_frac=0.0)
+    dataset[0]
+    assert [str(w.message) for w in recwarn if issubclass(w.category, (FutureWarning, DeprecationWarning))] == []

@@ -98,6 +98,19 @@ def test_segments_and_rejects_bad_shapes_with_clear_errors():
         model(torch.randn(1, 32, 32, 32))
 
 
+def test_the_minimum_size_is_part_of_the_input_contract():
+    """Issue 18, item 7: 16^3 is divisible by 16 but leaves one voxel at the deepest level."""
+    import zoo
+
+    model = build_scse_unet(spatial_dims=3, channels=(2, 4, 4, 4, 4)).eval()
+    with torch.no_grad(), pytest.raises(InputShapeError, match=r"too small.*at least one axis \[32, 32, 32\]"):
+        model(torch.randn(1, 1, 16, 16, 16))
+    with torch.no_grad():  # two voxels at the deepest level are enough
+        assert model(torch.randn(1, 1, 16, 16, 32)).shape == (1, 2, 16, 16, 32)
+    declared = zoo.info("scse-unet-3d")["input_shape"]
+    assert "multiple of 16" in declared and "32" in declared
+
+
 def test_bad_configs_are_config_errors():
     with pytest.raises(ConfigError, match="se must be one of"):
         build_scse_unet(se="ecse")

@@ -7,11 +7,13 @@ file: the tensor named ``input`` or its only tensor, else all its tensors as key
 the model (``x`` and ``edge_index`` for a graph network). Arrays are used as they are, batch axis
 included. ``--out`` ending in ``.png`` draws the maps over the input; ending in ``.safetensors``
 or ``.npy`` stores the maps themselves (per node or per point, for maps that are not pictures).
+Images in and pictures out need matplotlib: ``pip install 'zoo-core[explain]'``.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 from pathlib import Path
 
 from zoo.errors import ExplainError
@@ -21,7 +23,7 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg"}
 
 def add_explain_command(subparsers) -> None:
     parser = subparsers.add_parser("explain", help="explain a model's prediction on an input and save the picture",
-                                   description=__doc__.splitlines()[0])
+                                   description=_plain(__doc__), formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("name", help="model name (name or name.tag), hf:// repo or folder written by zoo.save")
     parser.add_argument("input", help="an image (.png/.jpg), a .npy array or a .safetensors file")
     parser.add_argument("--method", default="grad-cam", help="explainer (see `zoo plugins`; default grad-cam)")
@@ -30,6 +32,11 @@ def add_explain_command(subparsers) -> None:
     parser.add_argument("--pretrained", action="store_true", help="load the model's pretrained weights")
     parser.add_argument("--out", default="cam.png", help="output picture (default cam.png)")
     parser.set_defaults(func=run_explain)
+
+
+def _plain(text: str) -> str:
+    """A docstring as a terminal shows it: RST literals (````x````) without their backquotes."""
+    return re.sub(r"``([^`]+)``", r"\1", text).strip()
 
 
 def _preprocessing(name: str) -> dict:
@@ -53,6 +60,9 @@ def read_input(path: Path, preprocessing: dict):
     if not path.is_file():
         raise ExplainError(f"input {str(path)!r} does not exist")
     if suffix in IMAGE_SUFFIXES:
+        from zoo.explainers.framework import require_matplotlib
+
+        require_matplotlib(f"reading the image {path.name}")
         from matplotlib import image
 
         raw = np.asarray(image.imread(path))

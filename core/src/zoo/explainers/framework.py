@@ -557,6 +557,20 @@ def finish_maps(raw: list[Tensor], views: list[GridView], x: Any, *, size=None, 
 # --------------------------------------------------------------------------------------------
 
 
+def require_matplotlib(what: str):
+    """matplotlib, or an error naming the extra that installs it (zoo-core does not depend on it)."""
+    try:
+        import matplotlib
+    except ModuleNotFoundError:
+        from zoo.errors import MissingDependencyError
+
+        raise MissingDependencyError(
+            f"{what} needs matplotlib, which zoo-core installs only with its explain extra: "
+            "pip install 'zoo-core[explain]' (or pip install matplotlib)"
+        ) from None
+    return matplotlib
+
+
 @dataclass
 class Explanation:
     """An explanation of a batch.
@@ -598,6 +612,8 @@ class Explanation:
         min-max scaled for display. Without images, the coloured maps alone.
         """
         import numpy as np
+
+        require_matplotlib("colouring explanation maps (Explanation.overlay)")
         from matplotlib import colormaps
 
         maps = self._grid_maps(slice_index)
@@ -608,22 +624,30 @@ class Explanation:
         return ((1 - alpha) * pictures + alpha * heat).astype(np.float32)
 
     def save(self, path: str | Path, images: Any = None, *, alpha: float = 0.5, cmap: str = "jet",
-             slice_index: int | None = None, columns: int = 4) -> Path:
-        """Write the overlays (or the maps alone) as one picture, a panel per sample."""
+             slice_index: int | None = None, columns: int = 4, panel_inches: float = 3.6) -> Path:
+        """Write the overlays (or the maps alone) as one picture, a panel per sample, with a colour
+        bar giving the maps' scale (0: least, 1: most important for the explained class)."""
+        require_matplotlib("saving an explanation as a picture (Explanation.save)")
+        from matplotlib import colormaps
+        from matplotlib.cm import ScalarMappable
+        from matplotlib.colors import Normalize
         from matplotlib.figure import Figure
 
         pictures = self.overlay(images, alpha=alpha, cmap=cmap, slice_index=slice_index)
         count = pictures.shape[0]
         columns = max(1, min(columns, count))
         rows = math.ceil(count / columns)
-        figure = Figure(figsize=(2.6 * columns, 2.6 * rows))
+        figure = Figure(figsize=(panel_inches * columns + 1.0, panel_inches * rows), layout="constrained")
+        panels = []
         for index in range(count):
             axes = figure.add_subplot(rows, columns, index + 1)
             axes.imshow(pictures[index])
             axes.set_axis_off()
             if self.targets is not None:
-                axes.set_title(f"{self.method} · class {int(self.targets[index])}", fontsize=8)
-        figure.tight_layout()
+                axes.set_title(f"{self.method} · class {int(self.targets[index])}", fontsize=10)
+            panels.append(axes)
+        figure.colorbar(ScalarMappable(Normalize(0, 1), cmap=colormaps[cmap]), ax=panels, shrink=0.85,
+                        label="importance")
         path = Path(path)
         figure.savefig(path, dpi=100)
         return path

@@ -20,7 +20,7 @@ import json
 from pathlib import Path
 
 from zoo import DatasetSpec, Paper
-from zoo.errors import ConfigError, DatasetNotFoundError
+from zoo.errors import ConfigError, DatasetFormatError, DatasetNotFoundError
 
 NAME = "medical-decathlon"
 HOMEPAGE = "http://medicaldecathlon.com"
@@ -69,11 +69,12 @@ def read_datalist(root: str | Path, split: str = "train", val_frac: float = 0.2,
     if not manifest.is_file():
         raise _missing(root, "no dataset.json")
     key = "test" if split == "test" else "training"
+    read_manifest(root)
     try:
         items = load_decathlon_datalist(str(manifest), is_segmentation=True, data_list_key=key,
                                         base_dir=str(root))
-    except ValueError as error:  # MONAI's message when the key is absent
-        raise _missing(root, f"dataset.json has no {key!r} list: {error}") from None
+    except (ValueError, KeyError, TypeError) as error:  # MONAI's errors for a missing key or malformed items
+        raise DatasetFormatError(f"{manifest}: no usable {key!r} list of files ({error})") from None
     if split != "test":
         parts = partition_dataset(items, ratios=[1 - val_frac, val_frac], shuffle=True, seed=seed)
         items = parts[0] if split == "train" else parts[1]
@@ -82,6 +83,21 @@ def read_datalist(root: str | Path, split: str = "train", val_frac: float = 0.2,
             if field in item and not Path(item[field]).is_file():
                 raise _missing(root, f"{item[field]} listed in dataset.json is missing")
     return items
+
+
+def read_manifest(root: Path) -> dict:
+    """``dataset.json`` as a dict; a file that is there but is not the Decathlon's JSON object says so."""
+    manifest = root / "dataset.json"
+    try:
+        content = json.loads(manifest.read_text())
+    except UnicodeDecodeError as error:
+        raise DatasetFormatError(f"{manifest} is not a text file ({error})") from None
+    except ValueError as error:
+        raise DatasetFormatError(f"{manifest} is not valid JSON ({error})") from None
+    if not isinstance(content, dict):
+        raise DatasetFormatError(f"{manifest} must hold a JSON object with 'training' and 'test' lists, "
+                                 f"got a {type(content).__name__}")
+    return content
 
 
 def task_preprocessing(task: str | None, modality: dict | None = None) -> dict:
@@ -98,7 +114,10 @@ def default_transforms(rule: dict, with_label: bool = True):
     from monai import transforms as T
 
     keys = ["image", "label"] if with_label else ["image"]
-    chain = [T.LoadImaged(keys, image_only=True), T.EnsureChannelFirstd(keys), T.Orientationd(keys, axcodes="RAS")]
+    # RAS labels given explicitly: leaving them to MONAI's default warns on every construction that
+    # the default will change (to the image's own space).
+    orientation = T.Orientationd(keys, axcodes="RAS", labels=(("L", "R"), ("P", "A"), ("I", "S")))
+    chain = [T.LoadImaged(keys, image_only=True), T.EnsureChannelFirstd(keys), orientation]
     if rule["pixdim"] is not None:
         modes = ("bilinear", "nearest") if with_label else ("bilinear",)
         chain.append(T.Spacingd(keys, pixdim=rule["pixdim"], mode=modes))
@@ -125,7 +144,7 @@ def load_decathlon(root: str | Path, split: str = "train", *, task: str | None =
     if not root.is_dir():
         raise _missing(root, "the folder does not exist")
     items = read_datalist(root, split, val_frac=val_frac, seed=seed)
-    manifest = json.loads((root / "dataset.json").read_text())
+    manifest = read_manifest(root)
     rule = task_preprocessing(task or manifest.get("name") or root.name, manifest.get("modality"))
     transform = transform or default_transforms(rule, with_label=split != "test")
     dataset = CacheDataset(items, transform, progress=False) if cache else Dataset(items, transform)

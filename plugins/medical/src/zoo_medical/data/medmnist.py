@@ -76,19 +76,36 @@ def _find_file(root: Path, flag: str | None, size: int | None) -> tuple[Path, st
     return path, flag
 
 
+def _read_split(path: Path, split: str):
+    """The split's images and labels from a MedMNIST ``.npz`` (never unpickled)."""
+    import zipfile
+
+    import numpy as np
+
+    keys = {f"{split}_images", f"{split}_labels"}
+    try:
+        archive = np.load(path, allow_pickle=False)
+        if not hasattr(archive, "files"):
+            raise DatasetFormatError(f"{path}: a MedMNIST file is an .npz archive, found a single array")
+        with archive:
+            if not keys <= set(archive.files):
+                raise DatasetFormatError(f"{path}: MedMNIST files hold arrays {sorted(keys)}, "
+                                         f"found {sorted(archive.files)}")
+            return archive[f"{split}_images"], archive[f"{split}_labels"]
+    except DatasetFormatError:
+        raise
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as error:  # truncated, not a zip, pickled
+        raise DatasetFormatError(f"{path} is not a readable MedMNIST .npz archive ({error}); "
+                                 "download it again") from None
+
+
 class MedMNIST:
     """One split of one MedMNIST subset, held in memory (the files are small); a map-style dataset."""
 
     def __init__(self, path: Path, flag: str, split: str, transform=None):
-        import numpy as np
 
         task, channels, classes, dims = FLAGS[flag]
-        with np.load(path) as archive:
-            keys = {f"{split}_images", f"{split}_labels"}
-            if not keys <= set(archive.files):
-                raise DatasetFormatError(f"{path}: MedMNIST files hold arrays {sorted(keys)}, "
-                                         f"found {sorted(archive.files)}")
-            images, labels = archive[f"{split}_images"], archive[f"{split}_labels"]
+        images, labels = _read_split(path, split)
         rank = 1 + dims + (1 if channels == 3 else 0)
         if images.ndim != rank or len(images) != len(labels):
             raise DatasetFormatError(f"{path}: {split}_images of {flag} must have rank {rank} and one label "

@@ -10,11 +10,14 @@ is the class logits. The placement follows the authors' QuickNAT code (block -> 
 skip connection carries the recalibrated map).
 
 Input ``[B, in_channels, *spatial]`` (2-D or 3-D), every spatial size divisible by the product of
-``strides``; output logits ``[B, out_channels, *spatial]``.
+``strides`` and large enough that the deepest level keeps more than one voxel (instance norm cannot
+normalise one: for the default strides, 32 on at least one axis); output logits
+``[B, out_channels, *spatial]``.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import torch
@@ -22,7 +25,7 @@ from monai.networks.nets import UNet
 from torch import nn
 
 from zoo import expect_shape
-from zoo.errors import ConfigError
+from zoo.errors import ConfigError, InputShapeError
 from zoo_medical.blocks.scse import make_se
 from zoo_medical.models.geometry import divisible_by, input_pattern
 
@@ -66,8 +69,16 @@ class SEUNet(UNet):
         return layer if is_top else self._recalibrated(layer, out_channels)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        expect_shape(x, input_pattern(self.dimensions), model=self.name, C=self.in_channels, dtype="float",
-                     divisible_by=self._divisible_by)
+        sizes = expect_shape(x, input_pattern(self.dimensions), model=self.name, C=self.in_channels, dtype="float",
+                             divisible_by=self._divisible_by)
+        deepest = [sizes[axis] // step for axis, step in self._divisible_by.items()]
+        if math.prod(deepest) < 2:
+            raise InputShapeError(
+                f"{self.name}: input spatial size {[int(s) for s in x.shape[2:]]} is too small: at the total "
+                f"stride {list(self._divisible_by.values())} the deepest level would hold a single voxel, which "
+                f"its normalisation cannot use; make at least one axis "
+                f"{[2 * step for step in self._divisible_by.values()]} or larger"
+            )
         return super().forward(x)
 
 

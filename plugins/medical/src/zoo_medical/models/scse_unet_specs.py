@@ -27,6 +27,8 @@ MODELS = tuple(
         # The last decoder block (with its scSE), one level below the logits: the usual Grad-CAM
         # target for a U-Net - spatially fine, yet semantic.
         explain_layer="model.1.submodule.2",
+        input_shape=f"[B, 1, {'D, H, W' if dims == 3 else 'H, W'}] float; every spatial size a multiple of 16 "
+                    "and at least one of them 32 or more (the deepest level needs more than one voxel)",
         tags=("unet", "squeeze-excitation", "monai", f"{dims}d"),
         description=f"MONAI residual U-Net with a (max-out) scSE block after every encoder, bottleneck and "
                     f"decoder block, {dims}-D.",
