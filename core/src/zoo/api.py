@@ -105,6 +105,7 @@ def _spec_info(spec: ModelSpec) -> dict[str, Any]:
         "weights": [_weights_info(w) for w in spec.weights],
         "default_weights": default.tag if default else None,
         "explain_layer": spec.explain_layer, "tags": list(spec.tags),
+        "recipes": [r.as_dict() for r in spec.recipes],
     }
 
 
