@@ -173,7 +173,8 @@ class ModelSpec:
         from zoo.errors import ConfigError, UnknownNameError
 
         if not self.recipes:
-            raise ConfigError(f"{self.name!r} declares no training recipe; pass one to zoo.train(recipe=zoo.TrainRecipe(...))")
+            raise ConfigError(f"{self.name!r} declares no training recipe; pass one: "
+                              "zoo.train(..., recipe=zoo.TrainRecipe(...))")
         if name is None:
             return self.recipes[0]
         for recipe in self.recipes:

@@ -185,10 +185,13 @@ def train(model: str, data, *, out: str | os.PathLike, recipe: str | TrainRecipe
     torch.manual_seed(recipe.seed)  # the same initial weights on every process
     net = build(spec.name, **config).to(dev)
     config = dict(net.zoo_config)
+    torch.manual_seed(recipe.seed + rank)  # each process its own augmentation draws
     if resume_folder is not None:
         from zoo.serialization import read_safetensors
 
-        net.load_state_dict(read_safetensors(resume_folder / "model.safetensors"))
+        # the folder holds the EMA weights when the recipe keeps an average; the raw ones are in the state
+        net.load_state_dict(state["model"] if state.get("model") is not None
+                            else read_safetensors(resume_folder / "model.safetensors"))
     num_params = sum(p.numel() for p in net.parameters())
     sharded = world > 1 and num_params > FSDP_MIN_PARAMS
     if sharded and recipe.ema_decay:
@@ -249,6 +252,7 @@ def train(model: str, data, *, out: str | os.PathLike, recipe: str | TrainRecipe
                 "scheduler": schedule.state_dict(), "scaler": scaler.state_dict(),
                 "ema": ema.state_dict() if ema is not None else None, "rng": states, "world_size": world,
                 "recipe": recipe.as_dict(), "model_config": config, "epoch_loss": (loss_sum, loss_count),
+                "model": full if ema is not None else None,
             }
         error = None
         if rank == 0:
@@ -310,7 +314,7 @@ def train(model: str, data, *, out: str | os.PathLike, recipe: str | TrainRecipe
             global_step += 1
             if bar is not None:
                 bar.update(1)
-                bar.set_postfix(epoch=epoch + 1, loss=f"{float(loss):.4f}")
+                bar.set_postfix(epoch=epoch + 1, loss=f"{float(loss.detach()):.4f}")
             if checkpoint_every and global_step % checkpoint_every == 0 and step_in_epoch < steps_per_epoch:
                 save("last", metrics, with_state=True)
         train_loss = _mean_over_processes(loss_sum, loss_count, world)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import torch
@@ -127,7 +128,7 @@ def resized_crop_flip(x: torch.Tensor, y: torch.Tensor, task: str, scale: tuple[
     out = []
     for image in x:
         area = height * width * float(torch.empty(1).uniform_(*scale))
-        ratio = float(torch.exp(torch.empty(1).uniform_(torch.log(torch.tensor(3 / 4)), torch.log(torch.tensor(4 / 3)))))
+        ratio = math.exp(float(torch.empty(1).uniform_(math.log(3 / 4), math.log(4 / 3))))
         h = max(1, min(height, round((area / ratio) ** 0.5)))
         w = max(1, min(width, round((area * ratio) ** 0.5)))
         top = int(torch.randint(0, height - h + 1, ()))
