@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
-from zoo import ModelSpec, Paper
+from zoo import ModelSpec, Paper, TrainRecipe
 
 PAPER = Paper(
     title="Recalibrating Fully Convolutional Networks with Spatial and Channel 'Squeeze & Excitation' Blocks",
     arxiv="1808.08127", venue="IEEE TMI 2019", code="https://github.com/ai-med/squeeze_and_excitation",
 )
 _MODULE = "zoo_medical.models.scse_unet"
+QUICKNAT_CODE = Paper(title="QuickNAT (scSE host network) training settings, settings.ini [TRAINING]",
+                      code="https://github.com/ai-med/quickNAT_pytorch")
+
+# The authors' released settings (ai-med/quickNAT_pytorch settings.ini): Adam 1e-4 (betas 0.9/0.999),
+# weight decay 1e-5, batch 5, StepLR every 3 epochs x 0.1, 10 epochs. Their loss is CE weighted by
+# median frequency and boundaries plus Dice; zoo's dice-ce is the unweighted sum.
+RECIPES = (
+    TrainRecipe(name="paper", optimiser="adam", lr=1e-4, momentum=0.9, beta2=0.999, weight_decay=1e-5,
+                batch_size=5, epochs=10, schedule="step", step_epochs=3, gamma=0.1, loss="dice-ce",
+                source=QUICKNAT_CODE, notes="unweighted CE + Dice (the authors weight CE per voxel)"),
+)
 
 # spatial_dims -> parameter count of the default config (MONAI residual U-Net, widths 16..256)
 NUM_PARAMS = {2: 1_719_361, 3: 4_900_681}
@@ -27,7 +38,7 @@ MODELS = tuple(
         # The last decoder block (with its scSE), one level below the logits: the usual Grad-CAM
         # target for a U-Net - spatially fine, yet semantic.
         explain_layer="model.1.submodule.2",
-        tags=("unet", "squeeze-excitation", "monai", f"{dims}d"),
+        tags=("unet", "squeeze-excitation", "monai", f"{dims}d"), recipes=RECIPES,
         description=f"MONAI residual U-Net with a (max-out) scSE block after every encoder, bottleneck and "
                     f"decoder block, {dims}-D.",
     )
