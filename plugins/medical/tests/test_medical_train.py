@@ -11,7 +11,7 @@ import zoo
 from zoo.errors import ConfigError
 
 sys.path.insert(0, str(Path(__file__).parent))  # the readers' tests write files in the published formats
-from test_data import write_npz, write_task  # noqa: E402
+from test_data import write_npz, write_task
 
 
 def test_every_family_declares_its_papers_recipe():
