@@ -100,13 +100,15 @@ def test_train_writes_loadable_checkpoints_csv_and_events(registered, tmp_path):
         zoo.train("tiny-train-net", f"tiny-quadrants:{tmp_path}", out=run, epochs=1, progress=False)
 
 
-def test_two_processes_equal_one_with_the_same_global_batch(registered, tmp_path):
-    # one process: micro-batches of 2 accumulated twice; two processes: one micro-batch of 2 each
+@pytest.mark.parametrize("fsdp", ["never", "always"])
+def test_two_processes_equal_one_with_the_same_global_batch(registered, tmp_path, fsdp):
+    # one process: micro-batches of 2 accumulated twice; two processes (DDP, or FSDP-sharded): one micro-batch
+    # of 2 each
     single = zoo.train("tiny-train-net", f"tiny-quadrants:{tmp_path}", out=tmp_path / "one", epochs=1,
                        micro_batch=2, progress=False)
     assert single["accumulation"] == 2
     process = run_script("tiny-train-net", "--data", f"tiny-quadrants:{tmp_path}", "--out", str(tmp_path / "two"),
-                         "--epochs", "1", torchrun=2)
+                         "--epochs", "1", "--fsdp", fsdp, torchrun=2)
     output, _ = process.communicate(timeout=240)
     assert process.returncode == 0, output
     one, two = weights(tmp_path / "one" / "last"), weights(tmp_path / "two" / "last")

@@ -31,7 +31,7 @@ def cmd_train(args: argparse.Namespace) -> int:
                    config=_key_values(args.config, "--config"),
                    data_options=_key_values(args.data_option, "--data-option"), resume=args.resume,
                    checkpoint_every=args.checkpoint_every, workers=args.workers, device=args.device,
-                   progress=not args.no_progress)
+                   progress=not args.no_progress, fsdp=args.fsdp)
     if result["world_size"] == 1 or _rank() == 0:
         print(json.dumps({"metrics": result["metrics"], "best": str(result["best_folder"]),
                           "last": str(result["last"])}, default=str))
@@ -62,6 +62,8 @@ def add_train_command(sub) -> None:
     p.add_argument("--workers", type=int, default=0, help="DataLoader worker processes")
     p.add_argument("--device", help="default: this process's GPU, else the CPU")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--fsdp", choices=("auto", "always", "never"), default="auto",
+                   help="shard the model with FSDP on many processes (auto: over 100M parameters)")
     p.set_defaults(func=cmd_train)
 
 

@@ -122,7 +122,7 @@ def train(model: str, data, *, out: str | os.PathLike, recipe: str | TrainRecipe
           epochs: int | None = None, batch_size: int | None = None, micro_batch: int | None = None,
           lr: float | None = None, config: dict[str, Any] | None = None, data_options: dict[str, Any] | None = None,
           resume: bool = False, checkpoint_every: int | None = None, workers: int = 0, device: str | None = None,
-          progress: bool = True, on_epoch_end=None) -> dict[str, Any]:
+          progress: bool = True, on_epoch_end=None, fsdp: str = "auto") -> dict[str, Any]:
     """Train registry model ``model`` with one of its recipes on a zoo dataset; see ``docs/training.md``.
 
     ``data`` is ``"dataset:root"`` (or ``"dataset"``, read from ``$ZOO_DATA/dataset``) whose reader gets
@@ -133,7 +133,9 @@ def train(model: str, data, *, out: str | os.PathLike, recipe: str | TrainRecipe
     ``zoo.load(out / "best")``), ``out/metrics.csv`` and TensorBoard events under ``out/tensorboard``.
     ``checkpoint_every`` also writes ``last`` every that many optimiser steps; ``resume`` continues the run
     in ``out`` exactly where its ``last`` checkpoint stopped. ``on_epoch_end(epoch, model)`` may return more
-    metrics to log (rank 0). Returns the final metrics and the checkpoint paths.
+    metrics to log (rank 0). ``fsdp`` is ``"auto"`` (shard models over :data:`FSDP_MIN_PARAMS` parameters
+    when there are several processes), ``"always"`` or ``"never"``. Returns the final metrics and the
+    checkpoint paths.
     """
     from zoo.api import build
     from zoo.registry import get_registry
@@ -193,7 +195,9 @@ def train(model: str, data, *, out: str | os.PathLike, recipe: str | TrainRecipe
         net.load_state_dict(state["model"] if state.get("model") is not None
                             else read_safetensors(resume_folder / "model.safetensors"))
     num_params = sum(p.numel() for p in net.parameters())
-    sharded = world > 1 and num_params > FSDP_MIN_PARAMS
+    if fsdp not in ("auto", "always", "never"):
+        raise ConfigError(f"fsdp must be 'auto', 'always' or 'never', got {fsdp!r}")
+    sharded = world > 1 and (fsdp == "always" or (fsdp == "auto" and num_params > FSDP_MIN_PARAMS))
     if sharded and recipe.ema_decay:
         raise ConfigError(f"{spec.name!r} is sharded with FSDP ({num_params:,} parameters); EMA of sharded "
                           "weights is not supported: train it with ema_decay=0")
@@ -342,7 +346,7 @@ def train(model: str, data, *, out: str | os.PathLike, recipe: str | TrainRecipe
     if world > 1:
         torch.distributed.barrier()
     return {"metrics": metrics, "best": best, "last": out / "last", "best_folder": out / "best",
-            "world_size": world, "accumulation": accumulation}
+            "world_size": world, "accumulation": accumulation, "sharded": sharded}
 
 
 def _mean_over_processes(total: torch.Tensor, count: int, world: int) -> float:
