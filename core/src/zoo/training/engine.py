@@ -163,6 +163,8 @@ def train(model: str, data, *, out: str | os.PathLike, recipe: str | TrainRecipe
         raise ConfigError(f"{model!r} is a {spec.task} model, the data is for {task}")
     if recipe.loss == "dice-ce" and task != "segmentation":
         raise ConfigError(f"recipe {recipe.name!r} uses the dice-ce loss, which needs a segmentation dataset")
+    if len(val_set) == 0:
+        raise ConfigError("the validation split is empty: zoo train validates every epoch")
     micro = recipe.micro_batch or recipe.batch_size // world
     if micro * world == 0 or recipe.batch_size % (micro * world):
         raise ConfigError(f"the global batch {recipe.batch_size} must split into {world} process(es) x whole "
