@@ -126,7 +126,7 @@ def test_a_killed_run_resumes_bit_for_bit(registered, tmp_path):
     reference = zoo.train("tiny-train-net", f"tiny-quadrants:{tmp_path}", out=tmp_path / "whole",
                           recipe="adamw-ema-flip", epochs=2, checkpoint_every=2, progress=False)
     run = tmp_path / "killed"
-    process = run_script(*args, "--out", str(run), "--data-option", "delay=0.05")
+    process = run_script(*args, "--out", str(run), "--data-option", "delay=0.1")
     state = run / "last" / "training_state.pt"
     deadline = time.monotonic() + 120
     while not state.exists() and time.monotonic() < deadline and process.poll() is None:
