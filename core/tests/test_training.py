@@ -116,6 +116,7 @@ def test_two_processes_equal_one_with_the_same_global_batch(registered, tmp_path
     assert torch.equal(one["head.weight"], start["head.weight"])
     for key in one:
         torch.testing.assert_close(two[key], one[key], rtol=1e-5, atol=1e-6)
+    torch.manual_seed(0)  # the recipe's seed: the weights every process started from
     assert not torch.equal(one["conv.weight"], zoo.build("tiny-train-net").state_dict()["conv.weight"])
     assert "2 process(es)" in (tmp_path / "two" / "last" / "README.md").read_text()
 
@@ -188,3 +189,12 @@ def test_python_dash_m_zoo_is_the_cli():
     result = subprocess.run([sys.executable, "-m", "zoo", "train", "--help"], capture_output=True, text=True,
                             timeout=120)
     assert result.returncode == 0 and "--resume" in result.stdout and "DATASET:ROOT" in result.stdout
+
+
+def test_bf16_autocast_recipe_trains_float32_weights(registered, tmp_path):
+    recipe = registered.RECIPE.replace(precision="bf16", epochs=1)
+    zoo.train("tiny-train-net", f"tiny-quadrants:{tmp_path}", out=tmp_path / "bf16", recipe=recipe, progress=False)
+    torch.manual_seed(recipe.seed)  # the engine's initial weights
+    trained, initial = weights(tmp_path / "bf16" / "last"), zoo.build("tiny-train-net").state_dict()
+    assert all(t.dtype == torch.float32 for t in trained.values())
+    assert not torch.equal(trained["conv.weight"], initial["conv.weight"])
