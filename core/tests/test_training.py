@@ -69,6 +69,8 @@ def test_spec_recipes_are_shown_by_info(registered, capsys):
 
     with pytest.raises(SpecError, match="recipes must be a tuple"):
         registered.spec(recipes=[registered.RECIPE])
+    with pytest.raises(SpecError, match="dice-ce loss, which is for segmentation"):
+        registered.spec(recipes=(registered.RECIPE.replace(loss="dice-ce"),))
     with pytest.raises(SpecError, match="duplicate recipe"):
         registered.spec(recipes=(registered.RECIPE, registered.RECIPE))
     details = zoo.info("tiny-train-net")
@@ -118,7 +120,8 @@ def test_two_processes_equal_one_with_the_same_global_batch(registered, tmp_path
         torch.testing.assert_close(two[key], one[key], rtol=1e-5, atol=1e-6)
     torch.manual_seed(0)  # the recipe's seed: the weights every process started from
     assert not torch.equal(one["conv.weight"], zoo.build("tiny-train-net").state_dict()["conv.weight"])
-    assert "2 process(es)" in (tmp_path / "two" / "last" / "README.md").read_text()
+    card = (tmp_path / "two" / "last" / "README.md").read_text()
+    assert "2 process(es)" in card and "data `tiny-quadrants`" in card and str(tmp_path) not in card
 
 
 def test_a_killed_run_resumes_bit_for_bit(registered, tmp_path):

@@ -157,6 +157,9 @@ class ModelSpec:
 
         if not isinstance(self.recipes, tuple) or not all(isinstance(r, TrainRecipe) for r in self.recipes):
             raise SpecError(f"{owner}: recipes must be a tuple of zoo.TrainRecipe")
+        for recipe in self.recipes:
+            if recipe.loss == "dice-ce" and self.task != "segmentation":
+                raise SpecError(f"{owner}: recipe {recipe.name!r} uses the dice-ce loss, which is for segmentation")
         recipe_names = [r.name for r in self.recipes]
         if len(set(recipe_names)) != len(recipe_names):
             raise SpecError(f"{owner}: duplicate recipe names {recipe_names}")

@@ -416,7 +416,8 @@ def _optimiser_state(state: dict, sharded: bool, net, optimiser, load: bool = Fa
 def _card_section(recipe: TrainRecipe, metrics: dict[str, Any], step: int, world: int, data) -> str:
     rows = "\n".join(f"| {k} | {v:.6g} |" if isinstance(v, float) else f"| {k} | {v} |" for k, v in metrics.items())
     source = f" ({recipe.source.cite()})" if recipe.source else ""
-    where = data if isinstance(data, str) else "datasets passed to zoo.train"
+    # the dataset's name only: a card is published, the local root is nobody's business
+    where = str(data).partition(":")[0] if isinstance(data, str) else "datasets passed to zoo.train"
     return (f"\n## Training\n\nTrained with `zoo train`: recipe `{recipe.name}`{source}, {step} optimiser steps "
             f"on {world} process(es), data `{where}`.\n\n| metric | value |\n|---|---|\n{rows}\n")
 
