@@ -63,7 +63,7 @@ def _open_data(spec, data, data_options: dict[str, Any]):
     dataset_spec = get_registry().dataset(name)
     if dataset_spec.task != spec.task:
         raise ConfigError(f"{spec.name!r} is a {spec.task} model but dataset {name!r} is for "
-                          f"{dataset_spec.task}: pick a {spec.task} dataset (zoo list-datasets)")
+                          f"{dataset_spec.task}: pick a {spec.task} dataset (zoo.list_datasets())")
     validation = next((s for s in VALIDATION_SPLITS if s in dataset_spec.splits), None)
     if "train" not in dataset_spec.splits or validation is None:
         raise ConfigError(f"dataset {name!r} has splits {list(dataset_spec.splits)}: zoo train needs 'train' "
