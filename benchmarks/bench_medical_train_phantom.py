@@ -9,8 +9,9 @@ bias field. They are written as NIfTI in the Medical Segmentation Decathlon layo
 imagesTr/, labelsTr/) into a temporary folder and read back through ``zoo.dataset(
 "medical-decathlon")`` with its default MR preprocessing - the real data path, end to end.
 
-Training: DiceCE loss, Adam (lr 1e-3), batches of two random 32^3 crops (half centred on the
-phantom), on the CPU. After every epoch: validation Dice and HD95 (MONAI metrics) from sliding-
+Training runs on zoo's engine (``zoo.train`` with a ``TrainRecipe``: DiceCE loss, Adam lr 1e-3,
+batches of two random 32^3 crops, half centred on the phantom), one model after the other on the same
+crops, on the CPU. After every epoch: validation Dice and HD95 (MONAI metrics) from sliding-
 window inference (ROI 32^3) over the whole 48^3 volumes. Target: scse-unet-3d's Dice > 0.8
 within the run. With ``--figure`` it saves Grad-CAM maps (per class, via ``zoo.explain``) of the
 trained scSE model on a validation volume, and prints how much of each map lies on the phantom.
@@ -21,7 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -62,6 +62,23 @@ def write_dataset(root: Path, cases: int, seed: int) -> Path:
     return root
 
 
+class Crops:
+    """The training split seen through one random ROI^3 crop per item (half centred on the phantom)."""
+
+    def __init__(self, dataset, seed: int):
+        from monai import transforms as T
+
+        self.dataset = dataset
+        self.crop = T.RandCropByPosNegLabeld(["image", "label"], "label", (ROI,) * 3, pos=1, neg=1, num_samples=1)
+        self.crop.set_random_state(seed)
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, index: int) -> dict:
+        return self.crop(self.dataset[index])[0]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=int, default=20, help="phantoms written (20% go to validation)")
@@ -76,29 +93,23 @@ def main() -> None:
     from monai import transforms as T
     from monai.data import DataLoader, decollate_batch
     from monai.inferers import sliding_window_inference
-    from monai.losses import DiceCELoss
     from monai.metrics import DiceMetric, HausdorffDistanceMetric
 
     import zoo
 
     torch.set_num_threads(args.threads)
-    torch.manual_seed(args.seed)
     folder = tempfile.TemporaryDirectory()
     root = write_dataset(Path(folder.name) / "Task00_Phantom", args.cases, args.seed)
     train_set = zoo.dataset("medical-decathlon", root=root, split="train", cache=True)
     val_set = zoo.dataset("medical-decathlon", root=root, split="validation", cache=True)
-    crop = T.RandCropByPosNegLabeld(["image", "label"], "label", (ROI,) * 3, pos=1, neg=1, num_samples=1)
-    crop.set_random_state(args.seed)
-
-    models = {"scse-unet-3d": zoo.build("scse-unet-3d"), "MONAI UNet": zoo.build("scse-unet-3d", se="none")}
-    optimisers = {name: torch.optim.Adam(m.parameters(), lr=1e-3) for name, m in models.items()}
-    loss_fn = DiceCELoss(to_onehot_y=True, softmax=True)
+    recipe = zoo.TrainRecipe(name="phantom", optimiser="adam", lr=1e-3, epochs=args.epochs, batch_size=2,
+                             steps_per_epoch=args.steps, loss="dice-ce", seed=args.seed)
     dice_metric = DiceMetric(include_background=False)
     hd95_metric = HausdorffDistanceMetric(include_background=False, percentile=95)
     post_pred, post_label = T.AsDiscrete(argmax=True, to_onehot=2), T.AsDiscrete(to_onehot=2)
 
-    def evaluate(model) -> tuple[float, float]:
-        model.eval()
+    def evaluate(epoch: int, model) -> dict:
+        """Sliding-window Dice and HD95 over the whole validation volumes, after every epoch."""
         dice_metric.reset()
         hd95_metric.reset()
         with torch.inference_mode():
@@ -108,44 +119,40 @@ def main() -> None:
                 truth = [post_label(t) for t in decollate_batch(batch["label"])]
                 dice_metric(prediction, truth)
                 hd95_metric(prediction, truth)
-        model.train()
-        return float(dice_metric.aggregate()), float(hd95_metric.aggregate()) * 1.5  # voxels -> mm
+        return {"sw_dice": float(dice_metric.aggregate()), "hd95_mm": float(hd95_metric.aggregate()) * 1.5}
 
     print(f"phantom set: {len(train_set)} train / {len(val_set)} validation NIfTI volumes of {SIZE}^3 "
           f"under {root.name} (dataset.json layout), crops {ROI}^3, batch 2, Adam 1e-3, {args.threads} thread(s), "
-          f"torch {torch.__version__}")
-    header = "".join(f"{name + ' Dice':>20}{'HD95 mm':>9}" for name in models)
+          f"torch {torch.__version__}; each model trained by zoo.train")
+    runs = {"scse-unet-3d": {}, "MONAI UNet": {"se": "none"}}
+    rows: dict[str, list[dict]] = {}
+    for name, config in runs.items():
+        out = Path(folder.name) / name.replace(" ", "-")
+        rows[name] = []
+
+        def record(epoch: int, model, history: list = rows[name]) -> dict:
+            history.append(evaluate(epoch, model))
+            return history[-1]  # logged beside the engine's own metrics in metrics.csv
+
+        # the same seed: both models see the same crops in the same order
+        zoo.train("scse-unet-3d", (Crops(train_set, args.seed), val_set), out=out, recipe=recipe, config=config,
+                  progress=False, on_epoch_end=record)
+        metrics = (out / "metrics.csv").read_text().splitlines()
+        header = metrics[0].split(",")
+        for row, line in zip(rows[name], metrics[1:]):
+            row.update(seconds=float(line.split(",")[header.index("seconds")]))
+    header = "".join(f"{name + ' Dice':>20}{'HD95 mm':>9}" for name in runs)
     print(f"{'epoch':>5}{'steps':>6}{header}{'s/epoch':>10}")
-    reached: dict[str, int | None] = dict.fromkeys(models)
-    loader = DataLoader(train_set, batch_size=2, shuffle=True, generator=torch.Generator().manual_seed(args.seed))
-    step = 0
-    for epoch in range(1, args.epochs + 1):
-        start = time.perf_counter()
-        done = 0
-        while done < args.steps:
-            for batch in loader:
-                crops = [crop(item)[0] for item in decollate_batch(batch)]
-                images = torch.stack([c["image"] for c in crops]).as_tensor()
-                labels = torch.stack([c["label"] for c in crops]).as_tensor()
-                for name, model in models.items():
-                    optimisers[name].zero_grad()
-                    loss_fn(model(images), labels).backward()
-                    optimisers[name].step()
-                done += 1
-                if done == args.steps:
-                    break
-        step += done
-        scores = {name: evaluate(model) for name, model in models.items()}
-        for name, (dice, _) in scores.items():
-            if dice > 0.8 and reached[name] is None:
-                reached[name] = step
-        row = "".join(f"{dice:>20.3f}{hd95:>9.1f}" for dice, hd95 in scores.values())
-        print(f"{epoch:>5}{step:>6}{row}{time.perf_counter() - start:>10.1f}")
-    for name, at in reached.items():
+    for epoch in range(args.epochs):
+        cells = [rows[name][epoch] for name in runs]
+        row = "".join(f"{c['sw_dice']:>20.3f}{c['hd95_mm']:>9.1f}" for c in cells)
+        print(f"{epoch + 1:>5}{(epoch + 1) * args.steps:>6}{row}{sum(c['seconds'] for c in cells):>10.1f}")
+    for name in runs:
+        at = next(((i + 1) * args.steps for i, c in enumerate(rows[name]) if c["sw_dice"] > 0.8), None)
         print(f"{name}: Dice > 0.8 {'first after ' + str(at) + ' steps' if at else 'NOT reached'}")
 
     if args.figure is not None:
-        save_gradcam(models["scse-unet-3d"].eval(), val_set[0], args.figure)
+        save_gradcam(zoo.load(Path(folder.name) / "scse-unet-3d" / "last").eval(), val_set[0], args.figure)
     folder.cleanup()
 
 

@@ -17,6 +17,7 @@ import pluggy
 from zoo.errors import ZooError
 from zoo.shapes import expect_shape
 from zoo.specs import DatasetSpec, ExplainerSpec, ModelSpec, Paper, WeightsSpec
+from zoo.training.recipe import TrainRecipe
 
 try:  # the distribution's metadata is the one version source (VERSION, read by setuptools)
     __version__ = _metadata.version("zoo-core")
@@ -32,8 +33,8 @@ _API = {
 }
 
 __all__ = [
-    "DatasetSpec", "ExplainerSpec", "ModelSpec", "Paper", "WeightsSpec", "ZooError",
-    "expect_shape", "hookimpl", *sorted(_API),
+    "DatasetSpec", "ExplainerSpec", "ModelSpec", "Paper", "TrainRecipe", "WeightsSpec", "ZooError",
+    "expect_shape", "hookimpl", "train", *sorted(_API),
 ]
 
 
@@ -44,4 +45,8 @@ def __getattr__(name: str):
         from zoo import api
 
         return getattr(api, name)
+    if name == "train":  # zoo.training's engine imports torch only when a run starts
+        from zoo.training import train
+
+        return train
     raise AttributeError(f"module 'zoo' has no attribute {name!r}")

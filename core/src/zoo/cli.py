@@ -93,6 +93,9 @@ def cmd_info(args: argparse.Namespace) -> int:
               f"license={weights['license'] or '-'} metrics={weights['metrics']}")
     if not details["weights"]:
         print("weights: none (random init only)")
+    from zoo.training.cli import print_recipes
+
+    print_recipes(details["recipes"])
     return 0
 
 
@@ -234,6 +237,10 @@ def make_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("doctor", help="environment, cache, Hub endpoint and plugin health")
     p.set_defaults(func=cmd_doctor)
 
+    from zoo.training.cli import add_train_command
+
+    add_train_command(sub)
+
     p = sub.add_parser("plugin", help="tools for plugin authors")
     plugin_commands = p.add_subparsers(dest="plugin_command", metavar="PLUGIN_COMMAND", required=True)
     p = plugin_commands.add_parser("new", help="write a new plugin in the layout of the plugin-author guide")
@@ -281,7 +288,7 @@ def main(argv: list[str] | None = None) -> int:
         # Plugin commands are only looked up when the command is not one of ours, so that
         # `zoo list` stays as light as the registry itself.
         if argv and not argv[0].startswith("-") and argv[0] not in {"list", "info", "download", "publish",
-                                                                     "plugins", "doctor", "plugin"}:
+                                                                     "plugins", "doctor", "plugin", "train"}:
             _add_plugin_commands(parser)
         elif not argv or argv[0] in {"-h", "--help"}:
             _add_plugin_commands(parser)

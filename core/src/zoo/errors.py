@@ -104,3 +104,7 @@ class ExplainError(ZooError):
 def suggest(name: str, known: Iterable[str]) -> list[str]:
     """Close matches of ``name`` among ``known``, best first."""
     return difflib.get_close_matches(name, list(known), n=5, cutoff=0.5)
+
+
+class TrainingError(ZooError):
+    """A training run cannot go on (a checkpoint cannot be written, processes disagree)."""

@@ -135,6 +135,8 @@ class ModelSpec:
     tags: tuple[str, ...] = ()
     license: str = ""
     description: str = ""
+    # zoo.TrainRecipe's of the paper / the authors' code; the first is what `zoo train` runs by default.
+    recipes: tuple = ()
 
     def __post_init__(self) -> None:
         _check_name("model", self.name)
@@ -154,6 +156,16 @@ class ModelSpec:
             raise SpecError(f"{owner}: duplicate weights tags {tags}")
         if sum(w.default for w in self.weights) > 1:
             raise SpecError(f"{owner}: more than one weights spec is marked default")
+        from zoo.training.recipe import TrainRecipe
+
+        if not isinstance(self.recipes, tuple) or not all(isinstance(r, TrainRecipe) for r in self.recipes):
+            raise SpecError(f"{owner}: recipes must be a tuple of zoo.TrainRecipe")
+        for recipe in self.recipes:
+            if recipe.loss == "dice-ce" and self.task != "segmentation":
+                raise SpecError(f"{owner}: recipe {recipe.name!r} uses the dice-ce loss, which is for segmentation")
+        recipe_names = [r.name for r in self.recipes]
+        if len(set(recipe_names)) != len(recipe_names):
+            raise SpecError(f"{owner}: duplicate recipe names {recipe_names}")
 
     @property
     def default_weights(self) -> WeightsSpec | None:
@@ -161,6 +173,20 @@ class ModelSpec:
             if weights.default:
                 return weights
         return self.weights[0] if self.weights else None
+
+    def get_recipe(self, name: str | None = None):
+        """The recipe called ``name``, or the first one."""
+        from zoo.errors import ConfigError, UnknownNameError
+
+        if not self.recipes:
+            raise ConfigError(f"{self.name!r} declares no training recipe; pass one: "
+                              "zoo.train(..., recipe=zoo.TrainRecipe(...))")
+        if name is None:
+            return self.recipes[0]
+        for recipe in self.recipes:
+            if recipe.name == name:
+                return recipe
+        raise UnknownNameError(f"recipe of {self.name!r}", name, [r.name for r in self.recipes])
 
     def get_weights(self, tag: str) -> WeightsSpec:
         for weights in self.weights:

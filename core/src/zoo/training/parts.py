@@ -1,0 +1,154 @@
+"""The pieces a recipe names, built with torch: optimiser, schedule, loss, metric, augmentation, batches."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from zoo.errors import ConfigError
+from zoo.specs import resolve
+from zoo.training.recipe import TrainRecipe, lr_factor
+
+
+def optimiser(recipe: TrainRecipe, parameters) -> torch.optim.Optimizer:
+    if recipe.optimiser == "sgd":
+        return torch.optim.SGD(parameters, lr=recipe.lr, momentum=recipe.momentum, nesterov=recipe.nesterov,
+                               weight_decay=recipe.weight_decay)
+    kind = torch.optim.AdamW if recipe.optimiser == "adamw" else torch.optim.Adam
+    return kind(parameters, lr=recipe.lr, betas=(recipe.momentum, recipe.beta2), weight_decay=recipe.weight_decay)
+
+
+def scheduler(recipe: TrainRecipe, optimiser_: torch.optim.Optimizer, total_steps: int, steps_per_epoch: int):
+    return torch.optim.lr_scheduler.LambdaLR(
+        optimiser_, lambda step: lr_factor(recipe, step, total_steps, steps_per_epoch))
+
+
+def split_batch(batch) -> tuple[torch.Tensor, torch.Tensor]:
+    """(input, target) of a collated batch: a ``(x, y)`` pair or a ``{"image", "label"}`` dict (MONAI)."""
+    if isinstance(batch, dict):
+        if "image" not in batch or "label" not in batch:
+            raise ConfigError(f"a dataset item that is a dict needs 'image' and 'label' keys, got {sorted(batch)}")
+        x, y = batch["image"], batch["label"]
+    else:
+        x, y = batch[0], batch[1]
+    # MONAI's MetaTensor carries metadata through every op; plain tensors are all training needs.
+    return (x.as_tensor() if hasattr(x, "as_tensor") else x), (y.as_tensor() if hasattr(y, "as_tensor") else y)
+
+
+def _class_target(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    # classification labels come as [B] or [B, 1]; segmentation labels as [B, 1, *spatial]
+    if y.dim() == logits.dim():
+        y = y.squeeze(1)
+    return y.long()
+
+
+def loss_fn(recipe: TrainRecipe):
+    if recipe.loss == "bce":
+        return lambda logits, y: F.binary_cross_entropy_with_logits(logits, y.to(logits.dtype))
+    if recipe.loss == "cross-entropy":
+        return lambda logits, y: F.cross_entropy(logits, _class_target(logits, y))
+    return dice_ce
+
+
+def dice_ce(logits: torch.Tensor, y: torch.Tensor, smooth: float = 1e-5) -> torch.Tensor:
+    """Cross-entropy plus the soft Dice loss of the softmax over every class, per sample and class
+    (MONAI ``DiceCELoss(to_onehot_y=True, softmax=True)``'s defaults)."""
+    target = _class_target(logits, y)
+    probabilities = logits.float().softmax(1)
+    one_hot = F.one_hot(target, logits.shape[1]).movedim(-1, 1).to(probabilities.dtype)
+    dims = tuple(range(2, logits.dim()))
+    intersection = (probabilities * one_hot).sum(dims)
+    denominator = probabilities.sum(dims) + one_hot.sum(dims)
+    dice = 1 - (2 * intersection + smooth) / (denominator + smooth)
+    return F.cross_entropy(logits, target) + dice.mean()
+
+
+def metric_sums(task: str, recipe: TrainRecipe, logits: torch.Tensor, y: torch.Tensor,
+                weight: torch.Tensor) -> torch.Tensor:
+    """Per-batch sums that add up over processes: [Σw, Σw·correct] or [Σw, per class Σw·(2|P∩T|), Σw·(|P|+|T|)]."""
+    if task == "classification":
+        if recipe.loss == "bce":
+            correct = ((logits > 0) == (y > 0.5)).float().mean(1)
+        else:
+            correct = (logits.argmax(1) == _class_target(logits, y)).float()
+        return torch.stack([weight.sum(), (weight * correct).sum()])
+    target = _class_target(logits, y)
+    classes = logits.shape[1]
+    prediction = F.one_hot(logits.argmax(1), classes).movedim(-1, 1).float()
+    truth = F.one_hot(target, classes).movedim(-1, 1).float()
+    dims = tuple(range(2, logits.dim()))
+    overlap = (2 * prediction * truth).sum(dims)
+    total = prediction.sum(dims) + truth.sum(dims)
+    w = weight[:, None]
+    return torch.cat([weight.sum()[None], (w * overlap).sum(0), (w * total).sum(0)])
+
+
+def metric_value(task: str, sums: torch.Tensor) -> tuple[str, float]:
+    """The task's validation metric: accuracy, or the mean Dice of the foreground classes present."""
+    if task == "classification":
+        return "accuracy", float(sums[1] / sums[0].clamp(min=1))
+    classes = (len(sums) - 1) // 2
+    overlap, total = sums[1 + 1:1 + classes], sums[1 + classes + 1:]
+    present = total > 0
+    return "dice", float((overlap[present] / total[present]).mean()) if present.any() else 0.0
+
+
+def augmentation(recipe: TrainRecipe):
+    """``augment(x, y, task) -> (x, y)`` on a batch, drawing from torch's global RNG (saved on resume)."""
+    if recipe.augmentation == "none":
+        return None
+    if recipe.augmentation == "flip":
+        return random_flip
+    if recipe.augmentation == "resized-crop-flip":
+        return resized_crop_flip
+    return resolve(recipe.augmentation)
+
+
+def random_flip(x: torch.Tensor, y: torch.Tensor, task: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mirror each sample along each spatial axis with probability 1/2 (the label too for segmentation)."""
+    for axis in range(2, x.dim()):
+        flip = torch.rand(x.shape[0]) < 0.5
+        if flip.any():
+            x = torch.where(flip.view(-1, *[1] * (x.dim() - 1)), x.flip(axis), x)
+            if task == "segmentation":
+                y = torch.where(flip.view(-1, *[1] * (y.dim() - 1)), y.flip(axis), y)
+    return x, y
+
+
+def resized_crop_flip(x: torch.Tensor, y: torch.Tensor, task: str, scale: tuple[float, float] = (0.08, 1.0),
+                      flip_p: float = 0.5) -> tuple[torch.Tensor, torch.Tensor]:
+    """Inception-style random-resized crop (area ``scale``, aspect 3/4..4/3) back to the input size, then a
+    horizontal flip - torchvision's ``RandomResizedCrop`` + ``RandomHorizontalFlip`` on a 2-D batch."""
+    if x.dim() != 4 or task != "classification":
+        raise ConfigError("the resized-crop-flip augmentation is for 2-D classification batches [B, C, H, W]")
+    height, width = x.shape[-2:]
+    out = []
+    for image in x:
+        area = height * width * float(torch.empty(1).uniform_(*scale))
+        ratio = math.exp(float(torch.empty(1).uniform_(math.log(3 / 4), math.log(4 / 3))))
+        h = max(1, min(height, round((area / ratio) ** 0.5)))
+        w = max(1, min(width, round((area * ratio) ** 0.5)))
+        top = int(torch.randint(0, height - h + 1, ()))
+        left = int(torch.randint(0, width - w + 1, ()))
+        crop = F.interpolate(image[None, :, top:top + h, left:left + w], size=(height, width), mode="bilinear",
+                             align_corners=False)[0]
+        out.append(crop.flip(-1) if float(torch.rand(())) < flip_p else crop)
+    return torch.stack(out), y
+
+
+def adapt_config(spec, config: dict[str, Any], dataset) -> dict[str, Any]:
+    """Fill the class count (and input channels) from the dataset where the user did not set them."""
+    config = dict(config)
+    classes = getattr(dataset, "num_classes", None)
+    labels = getattr(dataset, "labels", None)
+    if classes is None and isinstance(labels, dict) and labels:
+        classes = len(labels)
+    channels = getattr(dataset, "in_channels", None)
+    for key, value in (("num_classes", classes), ("out_channels", classes), ("in_channels", channels),
+                       ("in_chans", channels)):
+        if value is not None and key in spec.default_config and key not in config:
+            config[key] = int(value)
+    return config
