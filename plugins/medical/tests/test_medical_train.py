@@ -1,7 +1,7 @@
 """zoo train on zoo-medical: the papers' recipes as declared, and real runs on files in the datasets' formats."""
 
+import importlib.util
 import json
-import sys
 from pathlib import Path
 
 import pytest
@@ -10,8 +10,18 @@ import torch
 import zoo
 from zoo.errors import ConfigError
 
-sys.path.insert(0, str(Path(__file__).parent))  # the readers' tests write files in the published formats
-from test_data import write_npz, write_task
+
+def _readers_test_module():
+    """The readers' tests, which write files in the published formats. Loaded under a name of its own:
+    putting this folder on sys.path would shadow other packages' test modules of the same name."""
+    spec = importlib.util.spec_from_file_location("zoo_medical_tests_data", Path(__file__).with_name("test_data.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_READERS = _readers_test_module()
+write_npz, write_task = _READERS.write_npz, _READERS.write_task
 
 
 def test_every_family_declares_its_papers_recipe():
