@@ -2,7 +2,8 @@
 
 Lists every model, loads and runs one, saves and reloads it bit-exactly, publishes it to a Hub
 (a local one on 127.0.0.1, since the demo runs with no network) and loads it back by its hf://
-address, explains a 3-D segmentation with Grad-CAM, then runs the spiking plugin's point-cloud demo.
+address, explains a 3-D segmentation with Grad-CAM, then runs each plugin's own demo
+(plugins/*/examples/demo.py).
 Pictures go to demo-out/.
 """
 
@@ -78,9 +79,9 @@ def main() -> None:
     picture = explanation.save(OUT / "scse-unet-3d-gradcam.png", images=x)
     print("overlay (middle slice):", picture)
 
-    demo = Path(__file__).resolve().parents[1] / "plugins" / "spiking" / "examples" / "demo.py"
-    if demo.exists():
-        section("zoo-spiking: classify and explain point clouds with E-3DSNN")
+    # Each plugin of the repo shows itself with its own demo (they all take --out).
+    for demo in sorted((Path(__file__).resolve().parents[1] / "plugins").glob("*/examples/demo.py")):
+        section(f"zoo-{demo.parents[1].name}: {demo.relative_to(demo.parents[3])}")
         subprocess.run([sys.executable, str(demo), "--out", str(OUT)], check=True)
 
 
