@@ -46,9 +46,9 @@ def load_images(train: int, test: int):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--train", type=int, default=3000)
-    parser.add_argument("--test", type=int, default=1000)
-    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--train", type=int, default=1600)
+    parser.add_argument("--test", type=int, default=500)
+    parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--out", type=Path, default=None, help="save the Grad-CAM overlay as a PNG (matplotlib)")
     args = parser.parse_args()
     torch.manual_seed(0)
@@ -87,14 +87,13 @@ def main() -> None:
     explanation = zoo.explain(model, sample, target_layer="stages.1")
     heat = explanation.maps[0]
     target = int(explanation.targets[0])
-    print(f"Grad-CAM of test image 0 (label {classes[int(y_test[0])]}, predicted {classes[target]}), "
-          f"{'.:-=+*#%@'[0]}..@ = low..high, digit in brackets:")
+    print(f"Grad-CAM of test image 0 (label {classes[int(y_test[0])]}, predicted {classes[target]}): "
+          f"the image, then the heat map (' ' low ... '@' high)")
     shades = " .:-=+*#%@"
     for row in range(2, SIZE - 2, 2):
-        print("   " + "".join(
-            (f"[{shades[min(9, int(heat[row, col] * 9.99))]}]"[1] if sample[0, 0, row, col] > 0.5
-             else shades[min(9, int(heat[row, col] * 9.99))])
-            for col in range(2, SIZE - 2)))
+        image = "".join("#" if sample[0, 0, row, col] > 0.5 else "." for col in range(2, SIZE - 2, 1))
+        cam = "".join(shades[min(9, int(heat[row, col] * 10))] for col in range(2, SIZE - 2, 1))
+        print(f"   {image}   {cam}")
     if args.out is not None:
         import matplotlib
 
