@@ -70,7 +70,8 @@ class Stage(nn.Module):
         x = x.reshape(b, h * w, c)
         for block in self.blocks:
             x = block(x, (h, w))
-        return self.norm(x).reshape(b, h, w, c).permute(0, 3, 1, 2)
+        # contiguous NCHW: the next stage's 3x3 conv ran ~15% slower on the permuted (channels-last) view
+        return self.norm(x).reshape(b, h, w, c).permute(0, 3, 1, 2).contiguous()
 
 
 class PyramidVisionTransformerV2(nn.Module):
