@@ -46,7 +46,7 @@ def load_images(train: int, test: int):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--train", type=int, default=1600)
+    parser.add_argument("--train", type=int, default=2000)
     parser.add_argument("--test", type=int, default=500)
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--out", type=Path, default=None, help="save the Grad-CAM overlay as a PNG (matplotlib)")
