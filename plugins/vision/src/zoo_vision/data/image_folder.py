@@ -11,7 +11,7 @@ import csv
 from pathlib import Path
 
 from zoo import DatasetSpec
-from zoo.errors import DatasetFormatError, DatasetNotFoundError
+from zoo.errors import DatasetFormatError, DatasetNotFoundError, ZooError
 
 EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm")
 SPLITS = ("train", "val", "test")
@@ -31,7 +31,11 @@ def read_image(path: Path):
     """``[3, H, W]`` float in [0, 1] (grey and palette images converted to RGB)."""
     import numpy as np
     import torch
-    from PIL import Image, UnidentifiedImageError
+
+    try:
+        from PIL import Image, UnidentifiedImageError
+    except ModuleNotFoundError:
+        raise ZooError("reading image files needs Pillow: pip install pillow") from None
 
     try:
         with Image.open(path) as image:
