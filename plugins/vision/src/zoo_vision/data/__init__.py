@@ -1,0 +1,1 @@
+"""Dataset readers of zoo-vision: local files in published layouts, never downloaded."""

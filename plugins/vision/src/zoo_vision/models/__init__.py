@@ -1,0 +1,1 @@
+"""The architectures of zoo-vision: per family a torch module and a torch-free ``*_specs`` module."""

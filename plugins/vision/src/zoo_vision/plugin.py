@@ -1,0 +1,17 @@
+"""zoo-vision's hook implementations: they only collect the spec modules' tuples (no torch imported)."""
+
+from __future__ import annotations
+
+from zoo import hookimpl
+from zoo_vision.data import idx, image_folder
+from zoo_vision.models import convit_specs, pvt_v1_specs, pvt_v2_specs
+
+
+@hookimpl
+def zoo_models() -> list:
+    return [*pvt_v2_specs.MODELS, *pvt_v1_specs.MODELS, *convit_specs.MODELS]
+
+
+@hookimpl
+def zoo_datasets() -> list:
+    return [*image_folder.DATASETS, *idx.DATASETS]

@@ -1,0 +1,8 @@
+"""The core's conformance kit on every model and dataset spec of zoo-vision."""
+
+from zoo.testing import plugin_suite
+
+TestConformance = plugin_suite(
+    "vision",
+    forbidden=("torch", "numpy", "PIL", "timm"),
+)
