@@ -49,7 +49,7 @@ def main() -> None:
     parser.add_argument("--train", type=int, default=2000)
     parser.add_argument("--test", type=int, default=500)
     parser.add_argument("--epochs", type=int, default=2)
-    parser.add_argument("--out", type=Path, default=None, help="save the Grad-CAM overlay as a PNG (matplotlib)")
+    parser.add_argument("--out", type=Path, default=None, help="save the Grad-CAM overlay as a PNG (matplotlib); a folder gets vision-gradcam.png")
     args = parser.parse_args()
     torch.manual_seed(0)
     start = time.perf_counter()
@@ -105,8 +105,9 @@ def main() -> None:
         ax.imshow(heat, cmap="jet", alpha=0.45)
         ax.set_title(f"predicted {classes[target]}")
         ax.axis("off")
-        fig.savefig(args.out, bbox_inches="tight", dpi=120)
-        print(f"overlay saved to {args.out}")
+        picture = args.out / "vision-gradcam.png" if args.out.is_dir() else args.out
+        fig.savefig(picture, bbox_inches="tight", dpi=120)
+        print(f"overlay saved to {picture}")
     print(f"done in {time.perf_counter() - start:.0f} s")
 
 
