@@ -20,8 +20,8 @@ from pathlib import Path
 import torch
 
 from zoo_graph.data.planetoid import load_planetoid
-from zoo_graph.models.gcn import gcn
-from zoo_graph.models.lagnn import la_gcn
+from zoo_graph.models.gcn import build_gcn
+from zoo_graph.models.lagnn import build_lagnn
 from zoo_graph.train.lagnn import pretrain_cvae, train_la
 from zoo_graph.train.node import train_node_classifier
 
@@ -56,10 +56,11 @@ def main() -> None:
     gcn_acc, la_acc = [], []
     for seed in range(args.seeds):
         torch.manual_seed(seed)
-        baseline = gcn(data.x.shape[1], 16, num_classes, 0.5)
+        baseline = build_gcn(in_channels=data.x.shape[1], hidden_channels=16, out_channels=num_classes, dropout=0.5)
         gcn_acc.append(train_node_classifier(baseline, data, epochs=args.epochs)["test_acc"])
         torch.manual_seed(seed)
-        model = la_gcn(data.x.shape[1], 8, num_classes, 1, 0.5)
+        model = build_lagnn("gcn", in_channels=data.x.shape[1], hidden_channels=8, out_channels=num_classes, concat=1,
+                            dropout=0.5)
         la_acc.append(train_la(model, data, cvae, raw.x, epochs=args.epochs, pool=args.pool or None,
                                generator=torch.Generator().manual_seed(seed))["test_acc"])
         print(f"  seed {seed}: GCN {gcn_acc[-1]:.4f}  LA-GCN {la_acc[-1]:.4f}", flush=True)

@@ -6,10 +6,10 @@ import torch
 from torch_geometric.data import Data
 
 from zoo_graph.data.elliptic import elliptic, snapshots
-from zoo_graph.models.elliptic import elliptic_skip_gcn
-from zoo_graph.models.evolvegcn import evolvegcn_o
-from zoo_graph.models.gcn import gcn
-from zoo_graph.models.lagnn import la_gcn
+from zoo_graph.models.elliptic import build_elliptic
+from zoo_graph.models.evolvegcn import build_evolvegcn
+from zoo_graph.models.gcn import build_gcn
+from zoo_graph.models.lagnn import build_lagnn
 from zoo_graph.train.elliptic import illicit_scores, train_evolving, train_static
 from zoo_graph.train.lagnn import augmented_features, consistency_loss, pretrain_cvae, row_normalize, train_la
 from zoo_graph.train.node import train_node_classifier
@@ -40,7 +40,7 @@ def test_gcn_training_beats_chance():
     torch.manual_seed(0)
     raw = planted_graph()
     data = Data(**{**raw.to_dict(), "x": row_normalize(raw.x)})
-    result = train_node_classifier(gcn(24, 16, 3), data, epochs=60)
+    result = train_node_classifier(build_gcn(in_channels=24, hidden_channels=16, out_channels=3), data, epochs=60)
     assert result["test_acc"] > 0.6
 
 
@@ -61,9 +61,10 @@ def test_la_gnn_pipeline_runs_and_learns():
     generated = augmented_features(cvae, raw.x, 2, generator)
     assert generated.shape == (2, 90, 24)
     assert torch.allclose(generated.sum(-1), torch.ones(2, 90), atol=1e-5)
-    result = train_la(la_gcn(24, 8, 3, concat=1), data, cvae, raw.x, epochs=40, samples=2, generator=generator)
+    small = {"in_channels": 24, "hidden_channels": 8, "out_channels": 3, "concat": 1}
+    result = train_la(build_lagnn("gcn", **small), data, cvae, raw.x, epochs=40, samples=2, generator=generator)
     assert result["test_acc"] > 0.6
-    pooled = train_la(la_gcn(24, 8, 3, concat=1), data, cvae, raw.x, epochs=10, samples=2, pool=4,
+    pooled = train_la(build_lagnn("gcn", **small), data, cvae, raw.x, epochs=10, samples=2, pool=4,
                       generator=generator)
     assert 0.0 <= pooled["test_acc"] <= 1.0
 
@@ -74,10 +75,10 @@ def test_elliptic_static_and_evolving_training_on_the_csv_layout(tmp_path):
     # make the illicit class learnable: feature 5 marks illicit transactions
     data.x[:, 5] = (data.y == 1).float() * 3
     torch.manual_seed(0)
-    scores = train_static(elliptic_skip_gcn(), data, epochs=150, lr=1e-2)
+    scores = train_static(build_elliptic(skip=True), data, epochs=150, lr=1e-2)
     assert scores["f1"] > 0.8
     torch.manual_seed(0)
-    model = evolvegcn_o(hidden_channels=8, classifier_channels=6)
+    model = build_evolvegcn("o", hidden_channels=8, classifier_channels=6)
     scores = train_evolving(model, snapshots(data), window=2, epochs=15, lr=1e-2)
     assert set(scores) == {"precision", "recall", "f1"} and scores["f1"] > 0.5
 

@@ -17,8 +17,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from zoo import DatasetSpec, Paper
 from zoo.errors import ConfigError, DatasetFormatError, DatasetNotFoundError
 
+PAPER = Paper(title="Anti-Money Laundering in Bitcoin: Experimenting with Graph Convolutional Networks for "
+                    "Financial Forensics", arxiv="1908.02591",
+              venue="KDD 2019 Workshop on Anomaly Detection in Finance",
+              url="https://www.kaggle.com/datasets/ellipticco/elliptic-data-set")
+NUM_FEATURES = 166  # the paper's "all features": time step + 165 transaction features
 HOMEPAGE = "https://www.kaggle.com/datasets/ellipticco/elliptic-data-set"
 FILES = ("elliptic_txs_features.csv", "elliptic_txs_classes.csv", "elliptic_txs_edgelist.csv")
 LAYOUT = ", ".join(FILES) + " in root or root/elliptic_bitcoin_dataset/ (the Kaggle release)"
@@ -50,9 +56,9 @@ def load_elliptic(root: str | Path, split: str = "all"):
         raise ConfigError(f"elliptic: split must be 'all', 'train' or 'test', got {split!r}")
     folder = _find(Path(root))
     features = np.loadtxt(folder / FILES[0], delimiter=",", dtype=np.float64, ndmin=2)
-    if features.shape[1] != 167:
-        raise DatasetFormatError(f"{folder / FILES[0]}: expected 167 columns (txId, time step, 165 features), "
-                          f"got {features.shape[1]}")
+    if features.shape[1] != NUM_FEATURES + 1:
+        raise DatasetFormatError(f"{folder / FILES[0]}: expected {NUM_FEATURES + 1} columns (txId, time step, "
+                                 f"{NUM_FEATURES - 1} features), got {features.shape[1]}")
     tx_id = features[:, 0].astype(np.int64)
     index_of = {int(t): i for i, t in enumerate(tx_id)}
 
@@ -108,3 +114,13 @@ def snapshots(data) -> list:
 def elliptic(root: str | Path, split: str = "all"):
     """DatasetSpec builder for Elliptic (203,769 transactions, 49 time steps)."""
     return load_elliptic(root, split=split)
+
+
+DATASETS = (
+    DatasetSpec(
+        name="elliptic", domain="graph", task="node-classification", builder="zoo_graph.data.elliptic:elliptic",
+        layout=LAYOUT, homepage=HOMEPAGE, splits=("all", "train", "test"), paper=PAPER,
+        description=f"Elliptic Bitcoin transactions: {NUM_FEATURES} features (time step first), temporal split at "
+                    f"step {LAST_TRAIN_STEP}.",
+    ),
+)

@@ -25,7 +25,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch_geometric.nn import APPNP
 
-from zoo_graph.models._checks import check_edge_index, check_ids
+from zoo.shapes import expect_shape
+from zoo_graph.models.catgcn_specs import DEFAULT, VARIANTS
 
 
 def _mlp(widths: list[int]) -> nn.ModuleList:
@@ -35,9 +36,9 @@ def _mlp(widths: list[int]) -> nn.ModuleList:
 class CatGCN(nn.Module):
     """``forward(fields [N, F] int64, edge_index [2, E])`` → log-probabilities [N, num_classes]."""
 
-    def __init__(self, num_features: int, num_classes: int, field_dim: int = 64, diag_probe: float = 1.0,
-                 grn_units: tuple[int, ...] = (), nfm_units: tuple[int, ...] = (), hops: int = 6,
-                 balance_ratio: float = 0.4, dropout: float = 0.3):
+    def __init__(self, num_features: int, num_classes: int, field_dim: int, diag_probe: float,
+                 grn_units: tuple[int, ...], nfm_units: tuple[int, ...], hops: int, balance_ratio: float,
+                 dropout: float):
         super().__init__()
         self.num_features, self.diag_probe = num_features, diag_probe
         self.balance_ratio, self.dropout = balance_ratio, dropout
@@ -57,8 +58,10 @@ class CatGCN(nn.Module):
         return h
 
     def forward(self, fields: torch.Tensor, edge_index: torch.Tensor) -> torch.Tensor:
-        sizes = check_ids(fields, self.num_features, "CatGCN", "fields", "N F")
-        check_edge_index(edge_index, sizes["N"], "CatGCN")
+        num_nodes = expect_shape(fields, "N F", name="fields", model="CatGCN", dtype=("int64", "int32"), min_value=0,
+                                 max_value=self.num_features - 1)["N"]
+        expect_shape(edge_index, "2 E", name="edge_index", model="CatGCN", dtype=("int64", "int32"), min_value=0,
+                     max_value=num_nodes - 1)
         e = self.field_embedding(fields)  # [N, F, d]
         num_fields = e.shape[1]
         summed = e.sum(dim=1, keepdim=True)
@@ -76,17 +79,16 @@ class CatGCN(nn.Module):
         return F.log_softmax(self.propagation(z, edge_index), dim=1)
 
 
-def catgcn(num_features: int = 10000, num_classes: int = 5, field_dim: int = 64, diag_probe: float = 1.0,
-           grn_units: tuple[int, ...] = (), nfm_units: tuple[int, ...] = (), hops: int = 6,
-           balance_ratio: float = 0.4, dropout: float = 0.3) -> CatGCN:
+def build_catgcn(**config) -> CatGCN:
     """Builder with the authors' Tencent-age settings (p = 1, K = 6, α = 0.4, dropout 0.3, no hidden MLP layers).
 
     ``num_features`` (the categorical vocabulary) and ``num_classes`` depend on the data; the
     Tencent data is not public, so the default vocabulary of 10,000 ids and 5 classes are
     placeholders (644,810 parameters), not the paper's sizes.
     """
-    return CatGCN(num_features, num_classes, field_dim, diag_probe, tuple(grn_units), tuple(nfm_units), hops,
-                  balance_ratio, dropout)
+    settings = {**VARIANTS[DEFAULT], **config}
+    settings["grn_units"], settings["nfm_units"] = tuple(settings["grn_units"]), tuple(settings["nfm_units"])
+    return CatGCN(**settings)
 
 
 def example_input(config: dict):

@@ -29,56 +29,9 @@ from torch import nn
 from torch_geometric.nn.conv.gcn_conv import gcn_norm
 
 from zoo.errors import ConfigError, InputShapeError
-from zoo_graph.models._checks import check_edge_index, check_features
-
-
-class MatrixGate(nn.Module):
-    """act(W·x + U·h + B) for matrices x, h [rows, cols]."""
-
-    def __init__(self, rows: int, cols: int, activation: nn.Module):
-        super().__init__()
-        self.activation = activation
-        self.W = nn.Parameter(torch.empty(rows, rows))
-        self.U = nn.Parameter(torch.empty(rows, rows))
-        self.bias = nn.Parameter(torch.zeros(rows, cols))
-        bound = 1.0 / math.sqrt(rows)
-        nn.init.uniform_(self.W, -bound, bound)
-        nn.init.uniform_(self.U, -bound, bound)
-
-    def forward(self, x: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
-        return self.activation(self.W @ x + self.U @ h + self.bias)
-
-
-class MatrixGRU(nn.Module):
-    """A GRU whose input and hidden state are matrices [rows, cols] (the weights being evolved)."""
-
-    def __init__(self, rows: int, cols: int):
-        super().__init__()
-        self.update = MatrixGate(rows, cols, nn.Sigmoid())
-        self.reset = MatrixGate(rows, cols, nn.Sigmoid())
-        self.candidate = MatrixGate(rows, cols, nn.Tanh())
-
-    def forward(self, x: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
-        z = self.update(x, h)
-        r = self.reset(x, h)
-        return (1 - z) * h + z * self.candidate(x, r * h)
-
-
-class TopKSummary(nn.Module):
-    """EvolveGCN-H's summary of node embeddings H [N, in] into a matrix [in, k]."""
-
-    def __init__(self, in_channels: int, k: int):
-        super().__init__()
-        self.k = k
-        self.scorer = nn.Parameter(torch.empty(in_channels, 1))
-        nn.init.uniform_(self.scorer, -1.0 / math.sqrt(in_channels), 1.0 / math.sqrt(in_channels))
-
-    def forward(self, h: torch.Tensor) -> torch.Tensor:
-        scores = (h @ self.scorer).squeeze(1) / self.scorer.norm()
-        index = torch.topk(scores, min(self.k, h.shape[0])).indices
-        if index.numel() < self.k:  # fewer nodes than k: repeat the last one, as the authors do
-            index = torch.cat([index, index[-1:].expand(self.k - index.numel())])
-        return (h[index] * torch.tanh(scores[index]).unsqueeze(1)).t()
+from zoo.shapes import expect_shape
+from zoo_graph.blocks import MatrixGRU, TopKSummary
+from zoo_graph.models.evolvegcn_specs import VARIANTS
 
 
 class EvolvingGCNLayer(nn.Module):
@@ -140,8 +93,9 @@ class EvolveGCN(nn.Module):
                                   "need the same non-zero number of snapshots")
         adjacencies = []
         for t, (x, edge_index) in enumerate(zip(xs, edge_indices)):
-            num_nodes = check_features(x, name, self.in_channels, name=f"xs[{t}]")
-            check_edge_index(edge_index, num_nodes, name, name=f"edge_indices[{t}]")
+            num_nodes = expect_shape(x, "N F", name=f"xs[{t}]", model=name, F=self.in_channels, dtype="float")["N"]
+            expect_shape(edge_index, "2 E", name=f"edge_indices[{t}]", model=name, dtype=("int64", "int32"),
+                         min_value=0, max_value=num_nodes - 1)
             adjacencies.append(gcn_norm(edge_index, None, num_nodes, add_self_loops=True))
         return self.layer2(self.layer1(list(xs), adjacencies), adjacencies)
 
@@ -149,16 +103,14 @@ class EvolveGCN(nn.Module):
         return self.classifier(self.node_embeddings(xs, edge_indices)[-1])
 
 
-def evolvegcn_h(in_channels: int = 166, hidden_channels: int = 76, classifier_channels: int = 510,
-                num_classes: int = 2) -> EvolveGCN:
-    """Builder: EvolveGCN-H with the authors' Elliptic config (314,094 parameters)."""
-    return EvolveGCN("h", in_channels, hidden_channels, classifier_channels, num_classes)
+def build_evolvegcn(variant: str = "h", **config) -> EvolveGCN:
+    """Builder: EvolveGCN-``variant`` ('h' or 'o') with the authors' Elliptic config, overridden by ``config``.
 
-
-def evolvegcn_o(in_channels: int = 166, hidden_channels: int = 256, classifier_channels: int = 307,
-                num_classes: int = 2) -> EvolveGCN:
-    """Builder: EvolveGCN-O with the authors' Elliptic config (1,070,195 parameters; their unused scorers dropped)."""
-    return EvolveGCN("o", in_channels, hidden_channels, classifier_channels, num_classes)
+    314,094 parameters for -H, 1,070,195 for -O (their unused top-k scorers dropped).
+    """
+    if variant not in VARIANTS:
+        raise ConfigError(f"EvolveGCN variant must be one of {sorted(VARIANTS)}, got {variant!r}")
+    return EvolveGCN(variant, **{**VARIANTS[variant], **config})
 
 
 def example_input(config: dict):

@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from zoo_graph.data.elliptic import ILLICIT, LAST_TRAIN_STEP, UNKNOWN
-from zoo_graph.models.elliptic import CLASS_WEIGHTS
+from zoo_graph.models.elliptic_specs import CLASS_WEIGHTS
 
 
 def illicit_scores(logits: torch.Tensor, y: torch.Tensor) -> dict[str, float]:
