@@ -47,7 +47,12 @@ class MatrixGRU(nn.Module):
 
 
 class TopKSummary(nn.Module):
-    """EvolveGCN-H's summary of node embeddings H [N, in] into a matrix [in, k]."""
+    """EvolveGCN-H's summary of node embeddings H [N, in] into a matrix [in, k].
+
+    Nodes are scored by y = H p / ‖p‖; only nodes flagged in ``valid`` [N] (in the authors' code:
+    the nodes with an edge at this step) compete for the k rows, and when fewer than k are
+    valid the last chosen one is repeated, as the authors do. Output: (H ∘ tanh y)[top-k]ᵀ.
+    """
 
     def __init__(self, in_channels: int, k: int):
         super().__init__()
@@ -55,9 +60,12 @@ class TopKSummary(nn.Module):
         self.scorer = nn.Parameter(torch.empty(in_channels, 1))
         nn.init.uniform_(self.scorer, -1.0 / math.sqrt(in_channels), 1.0 / math.sqrt(in_channels))
 
-    def forward(self, h: torch.Tensor) -> torch.Tensor:
+    def forward(self, h: torch.Tensor, valid: torch.Tensor | None = None) -> torch.Tensor:
         scores = (h @ self.scorer).squeeze(1) / self.scorer.norm()
-        index = torch.topk(scores, min(self.k, h.shape[0])).indices
-        if index.numel() < self.k:  # fewer nodes than k: repeat the last one, as the authors do
+        candidates = torch.arange(h.shape[0], device=h.device)
+        if valid is not None and bool(valid.any()):  # no node with an edge: every node competes
+            candidates = candidates[valid]
+        index = candidates[torch.topk(scores[candidates], min(self.k, candidates.numel())).indices]
+        if index.numel() < self.k:
             index = torch.cat([index, index[-1:].expand(self.k - index.numel())])
         return (h[index] * torch.tanh(scores[index]).unsqueeze(1)).t()

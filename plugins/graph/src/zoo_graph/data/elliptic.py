@@ -39,8 +39,11 @@ def _find(root: Path) -> Path:
     raise DatasetNotFoundError("elliptic", str(root), LAYOUT, HOMEPAGE)
 
 
-def load_elliptic(root: str | Path, split: str = "all"):
+def load_elliptic(root: str | Path, split: str = "all", undirected: bool = True):
     """Read Elliptic into one ``torch_geometric.data.Data``.
+
+    ``undirected`` (default, as the EvolveGCN authors' loader does) adds every payment flow in
+    both directions, each distinct pair once; ``False`` keeps the file's directed edges.
 
     Fields: ``x`` [N, 166] float (time step + 165 features), ``edge_index`` [2, E],
     ``y`` [N] (0 licit, 1 illicit, 2 unknown), ``time_step`` [N] (1..49), ``tx_id`` [N],
@@ -51,6 +54,7 @@ def load_elliptic(root: str | Path, split: str = "all"):
     import numpy as np
     import torch
     from torch_geometric.data import Data
+    from torch_geometric.utils import to_undirected
 
     if split not in ("all", "train", "test"):
         raise ConfigError(f"elliptic: split must be 'all', 'train' or 'test', got {split!r}")
@@ -83,12 +87,15 @@ def load_elliptic(root: str | Path, split: str = "all"):
     except KeyError as error:
         raise DatasetFormatError(f"{folder / FILES[2]}: transaction {error.args[0]} is not in {FILES[0]}") from None
 
+    flows = torch.from_numpy(edge_index).reshape(2, -1)
+    if undirected:
+        flows = to_undirected(flows, num_nodes=len(tx_id))
     time_step = torch.from_numpy(features[:, 1].astype(np.int64))
     y = torch.from_numpy(labels)
     known = y != UNKNOWN
     data = Data(
         x=torch.from_numpy(features[:, 1:]).float(),
-        edge_index=torch.from_numpy(edge_index).reshape(2, -1),
+        edge_index=flows,
         y=y,
         time_step=time_step,
         tx_id=torch.from_numpy(tx_id),
@@ -111,9 +118,9 @@ def snapshots(data) -> list:
     return [data.subgraph(data.time_step == t) for t in steps]
 
 
-def elliptic(root: str | Path, split: str = "all"):
+def elliptic(root: str | Path, split: str = "all", undirected: bool = True):
     """DatasetSpec builder for Elliptic (203,769 transactions, 49 time steps)."""
-    return load_elliptic(root, split=split)
+    return load_elliptic(root, split=split, undirected=undirected)
 
 
 DATASETS = (

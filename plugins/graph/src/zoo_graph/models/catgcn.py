@@ -12,8 +12,11 @@ Every node carries F categorical feature ids embedded by one shared table (d = `
   (``nfm_units``) to C logits.
 - **Fusion** in logit space: α·global + (1 − α)·local (α = ``balance_ratio``).
 - **Propagation** ("pna" in the authors' code, not PyG's PNAConv): K hops of parameter-free
-  GCN-normalised propagation with self-loops — torch_geometric's ``APPNP(K, alpha=0)`` — then
-  log-softmax.
+  GCN-normalised propagation with self-loops, then log-softmax. The authors normalise with the
+  old ``GCNConv.norm`` — degrees counted at the *source* of each edge (out-degrees) — and then
+  propagate from source to target: z'_i = Σ_{j→i} z_j / √(d_out(j)·d_out(i)) (``degree="out"``,
+  the default). ``degree="in"`` is torch_geometric's GCN / ``APPNP(K, alpha=0)`` convention
+  (in-degrees); the two agree on undirected graphs.
 
 P·E is computed as (Σ_f e_f + p·e)/(F + p) instead of materialising the N·F² field adjacency.
 """
@@ -23,8 +26,9 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch_geometric.nn import APPNP
+from torch_geometric.nn.conv.gcn_conv import gcn_norm
 
+from zoo.errors import ConfigError
 from zoo.shapes import expect_shape
 from zoo_graph.models.catgcn_specs import DEFAULT, VARIANTS
 
@@ -38,7 +42,7 @@ class CatGCN(nn.Module):
 
     def __init__(self, num_features: int, num_classes: int, field_dim: int, diag_probe: float,
                  grn_units: tuple[int, ...], nfm_units: tuple[int, ...], hops: int, balance_ratio: float,
-                 dropout: float):
+                 dropout: float, degree: str = "out"):
         super().__init__()
         self.num_features, self.diag_probe = num_features, diag_probe
         self.balance_ratio, self.dropout = balance_ratio, dropout
@@ -48,7 +52,9 @@ class CatGCN(nn.Module):
         nn.init.xavier_uniform_(self.agc_weight)
         self.global_mlp = _mlp([field_dim, *grn_units, num_classes])
         self.local_mlp = _mlp([field_dim, *nfm_units, num_classes])
-        self.propagation = APPNP(K=hops, alpha=0.0)
+        if degree not in ("out", "in"):
+            raise ConfigError(f"CatGCN degree must be 'out' (the authors') or 'in', got {degree!r}")
+        self.hops, self.degree = hops, degree
 
     def _run(self, mlp: nn.ModuleList, h: torch.Tensor) -> torch.Tensor:
         for i, layer in enumerate(mlp):
@@ -76,7 +82,16 @@ class CatGCN(nn.Module):
         local_logits = self._run(self.local_mlp, bi)
 
         z = self.balance_ratio * global_logits + (1 - self.balance_ratio) * local_logits
-        return F.log_softmax(self.propagation(z, edge_index), dim=1)
+        return F.log_softmax(self.propagate(z, edge_index), dim=1)
+
+    def propagate(self, z: torch.Tensor, edge_index: torch.Tensor) -> torch.Tensor:
+        """``hops`` steps of z ← Â z from source to target, Â normalised by out- or in-degrees."""
+        # gcn_norm's "target_to_source" counts degrees at edge_index[0], the source
+        flow = "target_to_source" if self.degree == "out" else "source_to_target"
+        index, weight = gcn_norm(edge_index, None, z.shape[0], add_self_loops=True, flow=flow, dtype=z.dtype)
+        for _ in range(self.hops):
+            z = torch.zeros_like(z).index_add_(0, index[1], z[index[0]] * weight.unsqueeze(1))
+        return z
 
 
 def build_catgcn(**config) -> CatGCN:

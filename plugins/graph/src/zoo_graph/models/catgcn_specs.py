@@ -9,9 +9,10 @@ PAPER = Paper(title="CatGCN: Graph Convolutional Networks with Categorical Node 
 
 # The authors' Tencent-age settings (p = 1, K = 6, α = 0.4, dropout 0.3, no hidden MLP layers). The
 # Tencent data is not public: the vocabulary of 10,000 ids and the 5 classes are placeholders.
+# degree "out": their propagation normalises by out-degrees (the old GCNConv.norm).
 VARIANTS: dict[str, dict] = {
     "tencent-age": {"num_features": 10000, "num_classes": 5, "field_dim": 64, "diag_probe": 1.0, "grn_units": [],
-                    "nfm_units": [], "hops": 6, "balance_ratio": 0.4, "dropout": 0.3},
+                    "nfm_units": [], "hops": 6, "balance_ratio": 0.4, "dropout": 0.3, "degree": "out"},
 }
 DEFAULT = "tencent-age"
 
