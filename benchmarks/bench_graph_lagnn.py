@@ -33,6 +33,7 @@ def main() -> None:
     parser.add_argument("--root", default=str(Path(__file__).resolve().parents[1].parent / "shared/data/planetoid"))
     parser.add_argument("--dataset", default="cora")
     parser.add_argument("--seeds", type=int, default=10)
+    parser.add_argument("--first-seed", type=int, default=0, help="to split the seeds over processes")
     parser.add_argument("--epochs", type=int, default=200, help="per model and seed (authors: 2000 for LA-GCN)")
     parser.add_argument("--la-epochs", type=int, default=0, help="LA-GCN epochs if not --epochs")
     parser.add_argument("--inits", nargs="+", default=["shifted-normal", "glorot"], choices=INITS,
@@ -59,7 +60,7 @@ def main() -> None:
     print(f"CVAE pre-training and selection: {time.perf_counter() - started:.0f}s")
 
     results: dict[str, list[float]] = {"GCN": [], **{f"LA-GCN ({init})": [] for init in args.inits}}
-    for seed in range(args.seeds):
+    for seed in range(args.first_seed, args.first_seed + args.seeds):
         torch.manual_seed(seed)
         baseline = build_gcn(in_channels=data.x.shape[1], hidden_channels=16, out_channels=num_classes, dropout=0.5)
         results["GCN"].append(train_node_classifier(baseline, data, epochs=args.epochs)["test_acc"])

@@ -5,8 +5,8 @@ from zoo.testing import plugin_suite
 TestConformance = plugin_suite(
     "graph",
     models={"ultragcn", "lightgcn", "catgcn", "evolvegcn-h", "evolvegcn-o", "gcn", "elliptic-gcn",
-            "elliptic-skip-gcn", "la-gcn", "la-gat", "lagnn-cvae"},
+            "elliptic-skip-gcn", "la-gcn", "la-gat", "lagnn-cvae", "mt-text-gcn"},
     datasets={"planetoid-cora", "planetoid-citeseer", "planetoid-pubmed", "amazon-cds", "amazon-electronics",
-              "gowalla", "yelp2018", "amazon-book", "elliptic"},
-    forbidden=("torch", "torch_geometric", "numpy", "scipy"),
+              "gowalla", "yelp2018", "amazon-book", "elliptic", "text-folder"},
+    forbidden=("torch", "torch_geometric", "numpy", "scipy", "sklearn"),
 )
