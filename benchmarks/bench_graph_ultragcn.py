@@ -20,8 +20,8 @@ from pathlib import Path
 import torch
 
 from zoo_graph.data.recsys import load_user_item
-from zoo_graph.models.lightgcn import lightgcn
-from zoo_graph.models.ultragcn import PAPER_CONFIGS, ultragcn
+from zoo_graph.models.lightgcn import build_lightgcn
+from zoo_graph.models.ultragcn import PAPER_CONFIGS, build_ultragcn
 from zoo_graph.recsys import lightgcn as lightgcn_training
 from zoo_graph.recsys import ultragcn as ultragcn_training
 from zoo_graph.recsys.metrics import evaluate_topk
@@ -79,7 +79,7 @@ def main() -> None:
     def light_prepare():
         from zoo_graph.models.lightgcn import bipartite_edge_index
 
-        model = lightgcn(data.num_users, data.num_items, 64, 3)
+        model = build_lightgcn(num_users=data.num_users, num_items=data.num_items, embedding_dim=64, num_layers=3)
         adjacency = model.normalized_adjacency(bipartite_edge_index(data.train, data.num_users))
         keys = torch.sort(data.train[0] * data.num_items + data.train[1]).values
         return model, adjacency, keys, torch.optim.Adam(model.parameters(), lr=light_cfg["lr"])
@@ -97,7 +97,8 @@ def main() -> None:
     def ultra_prepare():
         graph = ultragcn_training.UltraGCNGraph.from_interactions(data.train, data.num_users, data.num_items,
                                                                   config["ii_neighbor_num"])
-        model = ultragcn(data.num_users, data.num_items, config["embedding_dim"], config["init_std"])
+        model = build_ultragcn(num_users=data.num_users, num_items=data.num_items,
+                                embedding_dim=config["embedding_dim"], init_std=config["init_std"])
         return model, graph, torch.optim.Adam(model.parameters(), lr=config["lr"])
 
     def ultra_chunk(state, seconds):

@@ -1,4 +1,5 @@
-"""Shared fixtures: the small real data committed under tests/data (Cora raw files, Amazon-Electronics)."""
+"""Shared fixtures: one torch thread per test, and the small real data committed under tests/data
+(Cora raw files, Amazon-Electronics)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,11 @@ from pathlib import Path
 import pytest
 
 DATA = Path(__file__).parent / "data"
+
+
+@pytest.fixture(autouse=True)
+def _one_thread(one_torch_thread):
+    yield
 
 
 @pytest.fixture(scope="session")

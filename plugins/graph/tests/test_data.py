@@ -91,8 +91,13 @@ def test_elliptic_csv_layout(tmp_path):
     assert data.tx_id[0] == 1000
     # txId % 3 picks the class: 1000 -> "2" (licit, 0), 1001 -> "unknown" (2), 1002 -> "1" (illicit, 1)
     assert data.y[:3].tolist() == [elliptic_data.LICIT, elliptic_data.UNKNOWN, elliptic_data.ILLICIT]
-    assert data.edge_index.shape == (2, 10)
+    # the EvolveGCN authors' loader symmetrises the 10 payment flows; undirected=False keeps them directed
+    assert data.edge_index.shape == (2, 20)
     assert torch.equal(data.time_step[data.edge_index[0]], data.time_step[data.edge_index[1]])
+    directed = elliptic_data.elliptic(tmp_path, undirected=False).edge_index
+    assert directed.shape == (2, 10) and data.tx_id[directed[0, 0]] == 1000 and data.tx_id[directed[1, 0]] == 1001
+    assert {tuple(e) for e in data.edge_index.t().tolist()} == {
+        *map(tuple, directed.t().tolist()), *map(tuple, directed.flip(0).t().tolist())}
     known = data.y != elliptic_data.UNKNOWN
     assert torch.equal(data.train_mask, known & (data.time_step <= 34))
     assert torch.equal(data.test_mask, known & (data.time_step >= 35))

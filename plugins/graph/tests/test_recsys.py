@@ -8,8 +8,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from zoo_graph.models.lightgcn import bipartite_edge_index, lightgcn
-from zoo_graph.models.ultragcn import PAPER_CONFIGS, ultragcn
+from zoo_graph.models.lightgcn import bipartite_edge_index, build_lightgcn
+from zoo_graph.models.ultragcn import PAPER_CONFIGS, build_ultragcn
 from zoo_graph.recsys import lightgcn as lightgcn_training
 from zoo_graph.recsys.metrics import evaluate_topk
 from zoo_graph.recsys.ultragcn import UltraGCNGraph, train_epoch, ultragcn_loss
@@ -64,7 +64,7 @@ def test_ultragcn_loss_matches_reference(negatives):
     torch.manual_seed(0)
     train = random_interactions()
     graph = UltraGCNGraph.from_interactions(train, 30, 25, ii_neighbor_num=4)
-    model = ultragcn(30, 25, 8, init_std=0.3)
+    model = build_ultragcn(num_users=30, num_items=25, embedding_dim=8, init_std=0.3)
     cfg = dict(PAPER_CONFIGS["amazon-cds"], w1=0.2, w3=0.3, lambda_=0.7, gamma=0.05, negative_weight=5.0)
     users, pos = train[0, :6], train[1, :6]
     neg = graph.sample_negatives(users, negatives, sift_pos=False)
@@ -136,7 +136,7 @@ def test_ultragcn_training_learns_block_structure():
     torch.manual_seed(0)
     train, test = block_interactions()
     graph = UltraGCNGraph.from_interactions(train, 60, 40, ii_neighbor_num=5)
-    model = ultragcn(60, 40, 16, init_std=1e-2)
+    model = build_ultragcn(num_users=60, num_items=40, embedding_dim=16, init_std=1e-2)
     cfg = dict(PAPER_CONFIGS["amazon-electronics"], batch_size=64, negative_num=10, negative_weight=10.0)
     before = evaluate_topk(*model.embeddings(), train, test, k=5)["recall@5"]
     optimizer = torch.optim.Adam(model.parameters(), lr=0.05)
@@ -150,7 +150,7 @@ def test_ultragcn_training_learns_block_structure():
 def test_lightgcn_bpr_training_learns_block_structure():
     torch.manual_seed(0)
     train, test = block_interactions()
-    model = lightgcn(60, 40, 16, 2)
+    model = build_lightgcn(num_users=60, num_items=40, embedding_dim=16, num_layers=2)
     adjacency = model.normalized_adjacency(bipartite_edge_index(train, 60))
     keys = torch.sort(train[0] * 40 + train[1]).values
     optimizer = torch.optim.Adam(model.parameters(), lr=0.05)

@@ -17,8 +17,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from zoo import DatasetSpec, Paper
 from zoo.errors import ConfigError, DatasetFormatError, DatasetNotFoundError
 
+PAPER = Paper(title="Anti-Money Laundering in Bitcoin: Experimenting with Graph Convolutional Networks for "
+                    "Financial Forensics", arxiv="1908.02591",
+              venue="KDD 2019 Workshop on Anomaly Detection in Finance",
+              url="https://www.kaggle.com/datasets/ellipticco/elliptic-data-set")
+NUM_FEATURES = 166  # the paper's "all features": time step + 165 transaction features
 HOMEPAGE = "https://www.kaggle.com/datasets/ellipticco/elliptic-data-set"
 FILES = ("elliptic_txs_features.csv", "elliptic_txs_classes.csv", "elliptic_txs_edgelist.csv")
 LAYOUT = ", ".join(FILES) + " in root or root/elliptic_bitcoin_dataset/ (the Kaggle release)"
@@ -33,8 +39,11 @@ def _find(root: Path) -> Path:
     raise DatasetNotFoundError("elliptic", str(root), LAYOUT, HOMEPAGE)
 
 
-def load_elliptic(root: str | Path, split: str = "all"):
+def load_elliptic(root: str | Path, split: str = "all", undirected: bool = True):
     """Read Elliptic into one ``torch_geometric.data.Data``.
+
+    ``undirected`` (default, as the EvolveGCN authors' loader does) adds every payment flow in
+    both directions, each distinct pair once; ``False`` keeps the file's directed edges.
 
     Fields: ``x`` [N, 166] float (time step + 165 features), ``edge_index`` [2, E],
     ``y`` [N] (0 licit, 1 illicit, 2 unknown), ``time_step`` [N] (1..49), ``tx_id`` [N],
@@ -45,14 +54,15 @@ def load_elliptic(root: str | Path, split: str = "all"):
     import numpy as np
     import torch
     from torch_geometric.data import Data
+    from torch_geometric.utils import to_undirected
 
     if split not in ("all", "train", "test"):
         raise ConfigError(f"elliptic: split must be 'all', 'train' or 'test', got {split!r}")
     folder = _find(Path(root))
     features = np.loadtxt(folder / FILES[0], delimiter=",", dtype=np.float64, ndmin=2)
-    if features.shape[1] != 167:
-        raise DatasetFormatError(f"{folder / FILES[0]}: expected 167 columns (txId, time step, 165 features), "
-                          f"got {features.shape[1]}")
+    if features.shape[1] != NUM_FEATURES + 1:
+        raise DatasetFormatError(f"{folder / FILES[0]}: expected {NUM_FEATURES + 1} columns (txId, time step, "
+                                 f"{NUM_FEATURES - 1} features), got {features.shape[1]}")
     tx_id = features[:, 0].astype(np.int64)
     index_of = {int(t): i for i, t in enumerate(tx_id)}
 
@@ -77,12 +87,15 @@ def load_elliptic(root: str | Path, split: str = "all"):
     except KeyError as error:
         raise DatasetFormatError(f"{folder / FILES[2]}: transaction {error.args[0]} is not in {FILES[0]}") from None
 
+    flows = torch.from_numpy(edge_index).reshape(2, -1)
+    if undirected:
+        flows = to_undirected(flows, num_nodes=len(tx_id))
     time_step = torch.from_numpy(features[:, 1].astype(np.int64))
     y = torch.from_numpy(labels)
     known = y != UNKNOWN
     data = Data(
         x=torch.from_numpy(features[:, 1:]).float(),
-        edge_index=torch.from_numpy(edge_index).reshape(2, -1),
+        edge_index=flows,
         y=y,
         time_step=time_step,
         tx_id=torch.from_numpy(tx_id),
@@ -105,6 +118,16 @@ def snapshots(data) -> list:
     return [data.subgraph(data.time_step == t) for t in steps]
 
 
-def elliptic(root: str | Path, split: str = "all"):
+def elliptic(root: str | Path, split: str = "all", undirected: bool = True):
     """DatasetSpec builder for Elliptic (203,769 transactions, 49 time steps)."""
-    return load_elliptic(root, split=split)
+    return load_elliptic(root, split=split, undirected=undirected)
+
+
+DATASETS = (
+    DatasetSpec(
+        name="elliptic", domain="graph", task="node-classification", builder="zoo_graph.data.elliptic:elliptic",
+        layout=LAYOUT, homepage=HOMEPAGE, splits=("all", "train", "test"), paper=PAPER,
+        description=f"Elliptic Bitcoin transactions: {NUM_FEATURES} features (time step first), temporal split at "
+                    f"step {LAST_TRAIN_STEP}.",
+    ),
+)

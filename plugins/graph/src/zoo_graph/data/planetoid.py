@@ -13,11 +13,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from zoo import DatasetSpec, Paper
 from zoo.errors import ConfigError, DatasetNotFoundError
 
+PAPER = Paper(title="Revisiting Semi-Supervised Learning with Graph Embeddings", arxiv="1603.08861",
+              venue="ICML 2016", code="https://github.com/kimiyoung/planetoid")
 HOMEPAGE = "https://github.com/kimiyoung/planetoid"
 SUFFIXES = ("x", "y", "tx", "ty", "allx", "ally", "graph", "test.index")
 NAMES = {"cora": "Cora", "citeseer": "CiteSeer", "pubmed": "PubMed"}
+# (nodes, features, classes): the models' Cora configs read their widths from here
+SIZES = {"cora": (2708, 1433, 7), "citeseer": (3327, 3703, 6), "pubmed": (19717, 500, 3)}
 
 
 def layout(name: str) -> str:
@@ -75,3 +80,13 @@ def citeseer(root: str | Path, split: str = "public", **kwargs):
 def pubmed(root: str | Path, split: str = "public", **kwargs):
     """DatasetSpec builder for PubMed (19,717 nodes, 500 features, 3 classes)."""
     return load_planetoid(root, "pubmed", split=split, **kwargs)
+
+
+DATASETS = tuple(
+    DatasetSpec(
+        name=f"planetoid-{key}", domain="graph", task="node-classification",
+        builder=f"zoo_graph.data.planetoid:{key}", layout=layout(key), homepage=HOMEPAGE, splits=("public",),
+        paper=PAPER, description=f"{title} citation graph with the public Planetoid split (read from the raw files).",
+    )
+    for key, title in NAMES.items()
+)

@@ -11,8 +11,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from zoo import DatasetSpec, Paper
 from zoo.errors import ConfigError, DatasetFormatError, DatasetNotFoundError
 
+# The papers whose released splits these are (the model specs of the same names reuse them).
+ULTRAGCN = Paper(title="UltraGCN: Ultra Simplification of Graph Convolutional Networks for Recommendation",
+                 arxiv="2110.15114", venue="CIKM 2021", code="https://github.com/xue-pai/UltraGCN")
+LIGHTGCN = Paper(title="LightGCN: Simplifying and Powering Graph Convolution Network for Recommendation",
+                 arxiv="2002.02126", venue="SIGIR 2020", code="https://github.com/kuandeng/LightGCN")
+# (users, items) of each split; the recommenders' default configs are Amazon-CDs-sized
+SIZES = {"amazon-cds": (43169, 35648), "amazon-electronics": (1435, 1522), "gowalla": (29858, 40981),
+         "yelp2018": (31668, 38048), "amazon-book": (52643, 91599)}
 HOMEPAGE = "https://github.com/xue-pai/UltraGCN (data/) or https://github.com/kuandeng/LightGCN (Data/)"
 LAYOUT = "train.txt and test.txt, one 'user item item ...' line per user (0-based ids)"
 
@@ -112,3 +121,21 @@ def yelp2018(root: str | Path, split: str = "all"):
 def amazon_book(root: str | Path, split: str = "all"):
     """DatasetSpec builder: Amazon-Book in the LightGCN split (52,643 users x 91,599 items)."""
     return load_user_item(root, split, name="amazon-book")
+
+
+def _spec(name: str, title: str, paper: Paper, origin: str) -> DatasetSpec:
+    users, items = SIZES[name]
+    return DatasetSpec(
+        name=name, domain="graph", task="recommendation", builder=f"zoo_graph.data.recsys:{name.replace('-', '_')}",
+        layout=LAYOUT, homepage=HOMEPAGE, splits=("all", "train", "test"), paper=paper,
+        description=f"{title}, {users:,} users x {items:,} items ({origin}); the LightGCN/UltraGCN text format.",
+    )
+
+
+DATASETS = (
+    _spec("amazon-cds", "Amazon-CDs", ULTRAGCN, "UltraGCN split"),
+    _spec("amazon-electronics", "Amazon-Electronics", ULTRAGCN, "UltraGCN split"),
+    _spec("gowalla", "Gowalla check-ins", LIGHTGCN, "LightGCN split"),
+    _spec("yelp2018", "Yelp2018", LIGHTGCN, "LightGCN split; not PyG's GraphSAINT Yelp"),
+    _spec("amazon-book", "Amazon-Book", LIGHTGCN, "LightGCN split"),
+)

@@ -1,1 +1,1 @@
-"""Model families of the graph plugin, one module per family."""
+"""Model families of the graph plugin: ``<family>.py`` (torch) beside ``<family>_specs.py`` (torch-free)."""

@@ -12,8 +12,11 @@ Every node carries F categorical feature ids embedded by one shared table (d = `
   (``nfm_units``) to C logits.
 - **Fusion** in logit space: α·global + (1 − α)·local (α = ``balance_ratio``).
 - **Propagation** ("pna" in the authors' code, not PyG's PNAConv): K hops of parameter-free
-  GCN-normalised propagation with self-loops — torch_geometric's ``APPNP(K, alpha=0)`` — then
-  log-softmax.
+  GCN-normalised propagation with self-loops, then log-softmax. The authors normalise with the
+  old ``GCNConv.norm`` — degrees counted at the *source* of each edge (out-degrees) — and then
+  propagate from source to target: z'_i = Σ_{j→i} z_j / √(d_out(j)·d_out(i)) (``degree="out"``,
+  the default). ``degree="in"`` is torch_geometric's GCN / ``APPNP(K, alpha=0)`` convention
+  (in-degrees); the two agree on undirected graphs.
 
 P·E is computed as (Σ_f e_f + p·e)/(F + p) instead of materialising the N·F² field adjacency.
 """
@@ -23,9 +26,11 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch_geometric.nn import APPNP
+from torch_geometric.nn.conv.gcn_conv import gcn_norm
 
-from zoo_graph.models._checks import check_edge_index, check_ids
+from zoo.errors import ConfigError
+from zoo.shapes import expect_shape
+from zoo_graph.models.catgcn_specs import DEFAULT, VARIANTS
 
 
 def _mlp(widths: list[int]) -> nn.ModuleList:
@@ -35,9 +40,9 @@ def _mlp(widths: list[int]) -> nn.ModuleList:
 class CatGCN(nn.Module):
     """``forward(fields [N, F] int64, edge_index [2, E])`` → log-probabilities [N, num_classes]."""
 
-    def __init__(self, num_features: int, num_classes: int, field_dim: int = 64, diag_probe: float = 1.0,
-                 grn_units: tuple[int, ...] = (), nfm_units: tuple[int, ...] = (), hops: int = 6,
-                 balance_ratio: float = 0.4, dropout: float = 0.3):
+    def __init__(self, num_features: int, num_classes: int, field_dim: int, diag_probe: float,
+                 grn_units: tuple[int, ...], nfm_units: tuple[int, ...], hops: int, balance_ratio: float,
+                 dropout: float, degree: str = "out"):
         super().__init__()
         self.num_features, self.diag_probe = num_features, diag_probe
         self.balance_ratio, self.dropout = balance_ratio, dropout
@@ -47,7 +52,9 @@ class CatGCN(nn.Module):
         nn.init.xavier_uniform_(self.agc_weight)
         self.global_mlp = _mlp([field_dim, *grn_units, num_classes])
         self.local_mlp = _mlp([field_dim, *nfm_units, num_classes])
-        self.propagation = APPNP(K=hops, alpha=0.0)
+        if degree not in ("out", "in"):
+            raise ConfigError(f"CatGCN degree must be 'out' (the authors') or 'in', got {degree!r}")
+        self.hops, self.degree = hops, degree
 
     def _run(self, mlp: nn.ModuleList, h: torch.Tensor) -> torch.Tensor:
         for i, layer in enumerate(mlp):
@@ -57,8 +64,10 @@ class CatGCN(nn.Module):
         return h
 
     def forward(self, fields: torch.Tensor, edge_index: torch.Tensor) -> torch.Tensor:
-        sizes = check_ids(fields, self.num_features, "CatGCN", "fields", "N F")
-        check_edge_index(edge_index, sizes["N"], "CatGCN")
+        num_nodes = expect_shape(fields, "N F", name="fields", model="CatGCN", dtype=("int64", "int32"), min_value=0,
+                                 max_value=self.num_features - 1)["N"]
+        expect_shape(edge_index, "2 E", name="edge_index", model="CatGCN", dtype=("int64", "int32"), min_value=0,
+                     max_value=num_nodes - 1)
         e = self.field_embedding(fields)  # [N, F, d]
         num_fields = e.shape[1]
         summed = e.sum(dim=1, keepdim=True)
@@ -73,20 +82,28 @@ class CatGCN(nn.Module):
         local_logits = self._run(self.local_mlp, bi)
 
         z = self.balance_ratio * global_logits + (1 - self.balance_ratio) * local_logits
-        return F.log_softmax(self.propagation(z, edge_index), dim=1)
+        return F.log_softmax(self.propagate(z, edge_index), dim=1)
+
+    def propagate(self, z: torch.Tensor, edge_index: torch.Tensor) -> torch.Tensor:
+        """``hops`` steps of z ← Â z from source to target, Â normalised by out- or in-degrees."""
+        # gcn_norm's "target_to_source" counts degrees at edge_index[0], the source
+        flow = "target_to_source" if self.degree == "out" else "source_to_target"
+        index, weight = gcn_norm(edge_index, None, z.shape[0], add_self_loops=True, flow=flow, dtype=z.dtype)
+        for _ in range(self.hops):
+            z = torch.zeros_like(z).index_add_(0, index[1], z[index[0]] * weight.unsqueeze(1))
+        return z
 
 
-def catgcn(num_features: int = 10000, num_classes: int = 5, field_dim: int = 64, diag_probe: float = 1.0,
-           grn_units: tuple[int, ...] = (), nfm_units: tuple[int, ...] = (), hops: int = 6,
-           balance_ratio: float = 0.4, dropout: float = 0.3) -> CatGCN:
+def build_catgcn(**config) -> CatGCN:
     """Builder with the authors' Tencent-age settings (p = 1, K = 6, α = 0.4, dropout 0.3, no hidden MLP layers).
 
     ``num_features`` (the categorical vocabulary) and ``num_classes`` depend on the data; the
     Tencent data is not public, so the default vocabulary of 10,000 ids and 5 classes are
     placeholders (644,810 parameters), not the paper's sizes.
     """
-    return CatGCN(num_features, num_classes, field_dim, diag_probe, tuple(grn_units), tuple(nfm_units), hops,
-                  balance_ratio, dropout)
+    settings = {**VARIANTS[DEFAULT], **config}
+    settings["grn_units"], settings["nfm_units"] = tuple(settings["grn_units"]), tuple(settings["nfm_units"])
+    return CatGCN(**settings)
 
 
 def example_input(config: dict):

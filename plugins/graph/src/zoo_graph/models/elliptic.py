@@ -10,20 +10,16 @@ Skip-GCN adds a linear skip connection from the input features to the output lay
 
 from __future__ import annotations
 
+from zoo_graph.models.elliptic_specs import VARIANTS
 from zoo_graph.models.gcn import GCN
 
-CLASS_WEIGHTS = (0.3, 0.7)  # licit, illicit
 
+def build_elliptic(skip: bool = False, **config) -> GCN:
+    """Builder: Weber et al.'s GCN (16,902 parameters) or, with ``skip``, Skip-GCN (17,234 parameters).
 
-def elliptic_gcn(in_channels: int = 166, hidden_channels: int = 100, num_classes: int = 2, dropout: float = 0.0) -> GCN:
-    """Builder: Weber et al.'s GCN (16,902 parameters with 166 features).
-
+    Skip-GCN is the GCN plus a bias-free input-to-output linear skip.
     Input (x [N, 166], edge_index [2, E]) → logits [N, 2].
     """
-    return GCN(in_channels, hidden_channels, num_classes, dropout)
-
-
-def elliptic_skip_gcn(in_channels: int = 166, hidden_channels: int = 100, num_classes: int = 2,
-                      dropout: float = 0.0) -> GCN:
-    """Builder: Skip-GCN, the GCN plus a bias-free input-to-output linear skip (17,234 parameters)."""
-    return GCN(in_channels, hidden_channels, num_classes, dropout, skip=True)
+    settings = {**VARIANTS["skip-gcn" if skip else "gcn"], **config}
+    return GCN(settings["in_channels"], settings["hidden_channels"], settings["num_classes"], settings["dropout"],
+               skip=skip)

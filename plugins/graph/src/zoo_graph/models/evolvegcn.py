@@ -14,6 +14,13 @@ step σ(Â_t H_t W_t):
   authors' code (whose numbers the paper reports) uses the same matrix GRU, and so do we, without
   their unused top-k scorer.
 
+The adjacency is the authors' (``taskers_utils.normalize_adj``): duplicate edges counted once,
+Â = D^-1/2 (A + I) D^-1/2 with D the row sums (out-degrees) of A + I, and Â·H aggregates each
+node's out-neighbours (``flow="target_to_source"`` in torch_geometric's terms). torch_geometric's
+own GCN convention — in-degrees, messages from source to target — is ``flow="source_to_target"``;
+the two agree on undirected graphs. In -H, only nodes with an edge at the step compete for the
+top-k summary, as in the authors' code (their node mask).
+
 Written on plain PyG utilities (``gcn_norm``) so that every snapshot may have a different number
 of nodes — Elliptic's do — which torch_geometric_temporal's ``EvolveGCNH`` cannot handle.
 The evolved weights live only inside one forward call, so consecutive calls never share
@@ -27,58 +34,28 @@ import math
 import torch
 from torch import nn
 from torch_geometric.nn.conv.gcn_conv import gcn_norm
+from torch_geometric.utils import coalesce
 
 from zoo.errors import ConfigError, InputShapeError
-from zoo_graph.models._checks import check_edge_index, check_features
+from zoo.shapes import expect_shape
+from zoo_graph.blocks import MatrixGRU, TopKSummary
+from zoo_graph.models.evolvegcn_specs import VARIANTS
+
+FLOWS = ("target_to_source", "source_to_target")
 
 
-class MatrixGate(nn.Module):
-    """act(W·x + U·h + B) for matrices x, h [rows, cols]."""
+def normalized_adjacency(edge_index: torch.Tensor, num_nodes: int, flow: str = "target_to_source"
+                         ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(receiver, sender, weight) of Â = D^-1/2 (A + I) D^-1/2 over the distinct edges of ``edge_index``.
 
-    def __init__(self, rows: int, cols: int, activation: nn.Module):
-        super().__init__()
-        self.activation = activation
-        self.W = nn.Parameter(torch.empty(rows, rows))
-        self.U = nn.Parameter(torch.empty(rows, rows))
-        self.bias = nn.Parameter(torch.zeros(rows, cols))
-        bound = 1.0 / math.sqrt(rows)
-        nn.init.uniform_(self.W, -bound, bound)
-        nn.init.uniform_(self.U, -bound, bound)
-
-    def forward(self, x: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
-        return self.activation(self.W @ x + self.U @ h + self.bias)
-
-
-class MatrixGRU(nn.Module):
-    """A GRU whose input and hidden state are matrices [rows, cols] (the weights being evolved)."""
-
-    def __init__(self, rows: int, cols: int):
-        super().__init__()
-        self.update = MatrixGate(rows, cols, nn.Sigmoid())
-        self.reset = MatrixGate(rows, cols, nn.Sigmoid())
-        self.candidate = MatrixGate(rows, cols, nn.Tanh())
-
-    def forward(self, x: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
-        z = self.update(x, h)
-        r = self.reset(x, h)
-        return (1 - z) * h + z * self.candidate(x, r * h)
-
-
-class TopKSummary(nn.Module):
-    """EvolveGCN-H's summary of node embeddings H [N, in] into a matrix [in, k]."""
-
-    def __init__(self, in_channels: int, k: int):
-        super().__init__()
-        self.k = k
-        self.scorer = nn.Parameter(torch.empty(in_channels, 1))
-        nn.init.uniform_(self.scorer, -1.0 / math.sqrt(in_channels), 1.0 / math.sqrt(in_channels))
-
-    def forward(self, h: torch.Tensor) -> torch.Tensor:
-        scores = (h @ self.scorer).squeeze(1) / self.scorer.norm()
-        index = torch.topk(scores, min(self.k, h.shape[0])).indices
-        if index.numel() < self.k:  # fewer nodes than k: repeat the last one, as the authors do
-            index = torch.cat([index, index[-1:].expand(self.k - index.numel())])
-        return (h[index] * torch.tanh(scores[index]).unsqueeze(1)).t()
+    ``flow="target_to_source"`` (the authors'): A[i, j] = 1 for an edge i → j, D its row sums, and
+    node i receives from j. ``"source_to_target"`` (torch_geometric's GCN): D counts in-edges and
+    the target receives from the source.
+    """
+    edge_index = coalesce(edge_index.long(), num_nodes=num_nodes)  # the authors' coalesce: duplicates count once
+    index, norm = gcn_norm(edge_index, None, num_nodes, add_self_loops=True, flow=flow)
+    receiver, sender = (index[0], index[1]) if flow == "target_to_source" else (index[1], index[0])
+    return receiver, sender, norm
 
 
 class EvolvingGCNLayer(nn.Module):
@@ -93,18 +70,16 @@ class EvolvingGCNLayer(nn.Module):
         self.summary = TopKSummary(in_channels, out_channels) if variant == "h" else None
         self.activation = nn.RReLU()
 
-    def forward(self, xs: list[torch.Tensor], adjacencies: list[tuple[torch.Tensor, torch.Tensor]]
-                ) -> list[torch.Tensor]:
-        """``adjacencies``: per snapshot, the (edge_index, weight) of gcn_norm with self-loops."""
+    def forward(self, xs: list[torch.Tensor], adjacencies: list[tuple[torch.Tensor, torch.Tensor]],
+                valid: list[torch.Tensor]) -> list[torch.Tensor]:
+        """``adjacencies``: per snapshot, (receiver, sender, weight) of Â; ``valid``: nodes with an edge."""
         weight = self.initial_weight
         outputs = []
-        for x, adjacency in zip(xs, adjacencies):
-            step_input = self.summary(x) if self.summary is not None else weight
+        for x, (receiver, sender, norm), has_edge in zip(xs, adjacencies, valid):
+            step_input = self.summary(x, has_edge) if self.summary is not None else weight
             weight = self.evolve(step_input, weight)
-            index, norm = adjacency
             h = x @ weight
-            # Â·H: messages flow from index[0] (source) to index[1] (target), as gcn_norm orders them
-            out = torch.zeros_like(h).index_add_(0, index[1], h[index[0]] * norm.unsqueeze(1))
+            out = torch.zeros_like(h).index_add_(0, receiver, h[sender] * norm.unsqueeze(1))
             outputs.append(self.activation(out))
         return outputs
 
@@ -118,11 +93,13 @@ class EvolveGCN(nn.Module):
     """
 
     def __init__(self, variant: str, in_channels: int, hidden_channels: int, classifier_channels: int,
-                 num_classes: int = 2):
+                 num_classes: int = 2, flow: str = "target_to_source"):
         super().__init__()
         if variant not in ("h", "o"):
             raise ConfigError(f"EvolveGCN variant must be 'h' or 'o', got {variant!r}")
-        self.variant, self.in_channels = variant, in_channels
+        if flow not in FLOWS:
+            raise ConfigError(f"EvolveGCN flow must be one of {FLOWS}, got {flow!r}")
+        self.variant, self.in_channels, self.flow = variant, in_channels, flow
         self.layer1 = EvolvingGCNLayer(in_channels, hidden_channels, variant)
         self.layer2 = EvolvingGCNLayer(hidden_channels, hidden_channels, variant)
         self.classifier = nn.Sequential(
@@ -138,27 +115,28 @@ class EvolveGCN(nn.Module):
         if len(xs) != len(edge_indices) or not xs:
             raise InputShapeError(f"{name}: got {len(xs)} feature tensors and {len(edge_indices)} edge indices; "
                                   "need the same non-zero number of snapshots")
-        adjacencies = []
+        adjacencies, valid = [], []
         for t, (x, edge_index) in enumerate(zip(xs, edge_indices)):
-            num_nodes = check_features(x, name, self.in_channels, name=f"xs[{t}]")
-            check_edge_index(edge_index, num_nodes, name, name=f"edge_indices[{t}]")
-            adjacencies.append(gcn_norm(edge_index, None, num_nodes, add_self_loops=True))
-        return self.layer2(self.layer1(list(xs), adjacencies), adjacencies)
+            num_nodes = expect_shape(x, "N F", name=f"xs[{t}]", model=name, F=self.in_channels, dtype="float")["N"]
+            expect_shape(edge_index, "2 E", name=f"edge_indices[{t}]", model=name, dtype=("int64", "int32"),
+                         min_value=0, max_value=num_nodes - 1)
+            adjacencies.append(normalized_adjacency(edge_index, num_nodes, self.flow))
+            valid.append(torch.zeros(num_nodes, dtype=torch.bool, device=x.device).index_fill_(0, edge_index.flatten(),
+                                                                                                 True))
+        return self.layer2(self.layer1(list(xs), adjacencies, valid), adjacencies, valid)
 
     def forward(self, xs: list[torch.Tensor], edge_indices: list[torch.Tensor]) -> torch.Tensor:
         return self.classifier(self.node_embeddings(xs, edge_indices)[-1])
 
 
-def evolvegcn_h(in_channels: int = 166, hidden_channels: int = 76, classifier_channels: int = 510,
-                num_classes: int = 2) -> EvolveGCN:
-    """Builder: EvolveGCN-H with the authors' Elliptic config (314,094 parameters)."""
-    return EvolveGCN("h", in_channels, hidden_channels, classifier_channels, num_classes)
+def build_evolvegcn(variant: str = "h", **config) -> EvolveGCN:
+    """Builder: EvolveGCN-``variant`` ('h' or 'o') with the authors' Elliptic config, overridden by ``config``.
 
-
-def evolvegcn_o(in_channels: int = 166, hidden_channels: int = 256, classifier_channels: int = 307,
-                num_classes: int = 2) -> EvolveGCN:
-    """Builder: EvolveGCN-O with the authors' Elliptic config (1,070,195 parameters; their unused scorers dropped)."""
-    return EvolveGCN("o", in_channels, hidden_channels, classifier_channels, num_classes)
+    314,094 parameters for -H, 1,070,195 for -O (their unused top-k scorers dropped).
+    """
+    if variant not in VARIANTS:
+        raise ConfigError(f"EvolveGCN variant must be one of {sorted(VARIANTS)}, got {variant!r}")
+    return EvolveGCN(variant, **{**VARIANTS[variant], **config})
 
 
 def example_input(config: dict):

@@ -14,7 +14,8 @@ from torch import nn
 from torch_geometric.nn import GCNConv
 
 from zoo.errors import InputShapeError
-from zoo_graph.models._checks import check_edge_index, check_features
+from zoo.shapes import expect_shape
+from zoo_graph.models.gcn_specs import DEFAULT, VARIANTS
 
 
 class GCN(nn.Module):
@@ -25,8 +26,8 @@ class GCN(nn.Module):
     explainer target, so Grad-CAM gives one importance value per node.
     """
 
-    def __init__(self, in_channels: int = 1433, hidden_channels: int = 16, out_channels: int = 7,
-                 dropout: float = 0.5, skip: bool = False):
+    def __init__(self, in_channels: int, hidden_channels: int, out_channels: int, dropout: float = 0.5,
+                 skip: bool = False):
         super().__init__()
         self.in_channels = in_channels
         self.dropout = dropout
@@ -40,8 +41,9 @@ class GCN(nn.Module):
         name = type(self).__name__ if self.skip is None else "SkipGCN"
         if edge_index is None:  # e.g. `zoo explain gcn features.npy`: a graph model needs the graph too
             raise InputShapeError(f"{name} takes (x [N, {self.in_channels}], edge_index [2, E]); got no edge_index")
-        num_nodes = check_features(x, name, self.in_channels)
-        check_edge_index(edge_index, num_nodes, name)
+        num_nodes = expect_shape(x, "N F", name="x", model=name, F=self.in_channels, dtype="float")["N"]
+        expect_shape(edge_index, "2 E", name="edge_index", model=name, dtype=("int64", "int32"), min_value=0,
+                     max_value=num_nodes - 1)
         h = F.dropout(x, self.dropout, self.training)
         h = self.act1(self.conv1(h, edge_index))
         h = F.dropout(h, self.dropout, self.training)
@@ -51,9 +53,9 @@ class GCN(nn.Module):
         return out
 
 
-def gcn(in_channels: int = 1433, hidden_channels: int = 16, out_channels: int = 7, dropout: float = 0.5) -> GCN:
-    """Builder: the Kipf & Welling GCN; the default config is the paper's Cora setting (23,063 parameters)."""
-    return GCN(in_channels, hidden_channels, out_channels, dropout)
+def build_gcn(**config) -> GCN:
+    """Builder: the Kipf & Welling GCN; the defaults are the paper's Cora setting (23,063 parameters)."""
+    return GCN(**{**VARIANTS[DEFAULT], **config})
 
 
 def example_input(config: dict):

@@ -22,9 +22,9 @@ import torch.nn.functional as F
 from torch import nn
 from torch_geometric.nn import GATConv, GCNConv
 
-from zoo.errors import InputShapeError
+from zoo.errors import ConfigError
 from zoo.shapes import expect_shape
-from zoo_graph.models._checks import check_edge_index, check_features
+from zoo_graph.models.lagnn_specs import VARIANTS
 
 
 class CVAE(nn.Module):
@@ -35,7 +35,7 @@ class CVAE(nn.Module):
     :meth:`generate` decodes fresh z ~ N(0, I) for conditions c [N, F] → [N, F].
     """
 
-    def __init__(self, feature_dim: int = 1433, hidden_dim: int = 256, latent_dim: int = 10):
+    def __init__(self, feature_dim: int, hidden_dim: int, latent_dim: int):
         super().__init__()
         self.feature_dim, self.latent_dim = feature_dim, latent_dim
         self.encoder = nn.Sequential(nn.Linear(2 * feature_dim, hidden_dim), nn.ReLU())
@@ -46,8 +46,8 @@ class CVAE(nn.Module):
         )
 
     def forward(self, x: torch.Tensor, c: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        check_features(x, "CVAE", self.feature_dim, name="x")
-        expect_shape(c, "B F", name="c", model="CVAE", B=x.shape[0], F=self.feature_dim)
+        batch = expect_shape(x, "B F", name="x", model="CVAE", F=self.feature_dim, dtype="float")["B"]
+        expect_shape(c, "B F", name="c", model="CVAE", B=batch, F=self.feature_dim)
         h = self.encoder(torch.cat([x, c], dim=-1))
         mean, log_var = self.mean(h), self.log_var(h)
         z = mean + torch.randn_like(mean) * torch.exp(0.5 * log_var) if self.training else mean
@@ -59,15 +59,17 @@ class CVAE(nn.Module):
     @torch.no_grad()
     def generate(self, c: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         """One generated neighbour feature vector per row of ``c`` [N, F] → [N, F] in (0, 1)."""
-        check_features(c, "CVAE", self.feature_dim, name="c")
+        expect_shape(c, "N F", name="c", model="CVAE", F=self.feature_dim, dtype="float")
         z = torch.randn(c.shape[0], self.latent_dim, generator=generator, device=c.device)
         return self.decode(z, c)
 
 
-def _check_augmented(model: str, x: torch.Tensor, x_aug: torch.Tensor, concat: int) -> None:
-    expect_shape(x_aug, "A N F", name="x_aug", model=model, A=concat, N=x.shape[0], F=x.shape[1])
-    if not torch.is_floating_point(x_aug):
-        raise InputShapeError(f"{model}: x_aug must be float [concat, N, F], got dtype {x_aug.dtype}")
+def _expect_inputs(model: str, x: torch.Tensor, edge_index: torch.Tensor, x_aug: torch.Tensor, in_channels: int,
+                   concat: int) -> None:
+    num_nodes = expect_shape(x, "N F", name="x", model=model, F=in_channels, dtype="float")["N"]
+    expect_shape(edge_index, "2 E", name="edge_index", model=model, dtype=("int64", "int32"), min_value=0,
+                 max_value=num_nodes - 1)
+    expect_shape(x_aug, "A N F", name="x_aug", model=model, A=concat, N=num_nodes, F=in_channels, dtype="float")
 
 
 class LAGCN(nn.Module):
@@ -78,8 +80,7 @@ class LAGCN(nn.Module):
     ``hidden`` (output [N, (concat + 1)·hidden]) is the default explainer target.
     """
 
-    def __init__(self, in_channels: int = 1433, hidden_channels: int = 8, out_channels: int = 7, concat: int = 1,
-                 dropout: float = 0.5):
+    def __init__(self, in_channels: int, hidden_channels: int, out_channels: int, concat: int, dropout: float):
         super().__init__()
         self.in_channels, self.concat, self.dropout = in_channels, concat, dropout
         self.branches = nn.ModuleList(GCNConv(in_channels, hidden_channels) for _ in range(concat + 1))
@@ -87,9 +88,7 @@ class LAGCN(nn.Module):
         self.out = GCNConv((concat + 1) * hidden_channels, out_channels)
 
     def forward(self, x: torch.Tensor, edge_index: torch.Tensor, x_aug: torch.Tensor) -> torch.Tensor:
-        num_nodes = check_features(x, "LA-GCN", self.in_channels)
-        check_edge_index(edge_index, num_nodes, "LA-GCN")
-        _check_augmented("LA-GCN", x, x_aug, self.concat)
+        _expect_inputs("LA-GCN", x, edge_index, x_aug, self.in_channels, self.concat)
         inputs = [*x_aug.unbind(0), x]
         h = torch.cat([F.relu(conv(F.dropout(xi, self.dropout, self.training), edge_index))
                        for conv, xi in zip(self.branches, inputs)], dim=-1)
@@ -105,8 +104,8 @@ class LAGAT(nn.Module):
     GAT's LeakyReLU slope (0.2) to ELU as alpha; we use the standard ELU (alpha 1), as GAT does.
     """
 
-    def __init__(self, in_channels: int = 1433, hidden_channels: int = 8, out_channels: int = 7, concat: int = 1,
-                 heads: int = 4, out_heads: int = 1, dropout: float = 0.6):
+    def __init__(self, in_channels: int, hidden_channels: int, out_channels: int, concat: int, heads: int,
+                 out_heads: int, dropout: float):
         super().__init__()
         self.in_channels, self.concat, self.dropout = in_channels, concat, dropout
         self.branches = nn.ModuleList(
@@ -117,9 +116,7 @@ class LAGAT(nn.Module):
                            dropout=dropout)
 
     def forward(self, x: torch.Tensor, edge_index: torch.Tensor, x_aug: torch.Tensor) -> torch.Tensor:
-        num_nodes = check_features(x, "LA-GAT", self.in_channels)
-        check_edge_index(edge_index, num_nodes, "LA-GAT")
-        _check_augmented("LA-GAT", x, x_aug, self.concat)
+        _expect_inputs("LA-GAT", x, edge_index, x_aug, self.in_channels, self.concat)
         inputs = [*x_aug.unbind(0), x]
         h = torch.cat([F.elu(conv(F.dropout(xi, self.dropout, self.training), edge_index))
                        for conv, xi in zip(self.branches, inputs)], dim=-1)
@@ -127,21 +124,18 @@ class LAGAT(nn.Module):
         return self.out(F.dropout(h, self.dropout, self.training), edge_index)
 
 
-def lagnn_cvae(feature_dim: int = 1433, hidden_dim: int = 256, latent_dim: int = 10) -> CVAE:
-    """Builder: the LA-GNN generator for Cora (1,477,037 parameters)."""
-    return CVAE(feature_dim, hidden_dim, latent_dim)
+_CLASSES = {"gcn": LAGCN, "gat": LAGAT, "cvae": CVAE}
 
 
-def la_gcn(in_channels: int = 1433, hidden_channels: int = 8, out_channels: int = 7, concat: int = 1,
-           dropout: float = 0.5) -> LAGCN:
-    """Builder: LA-GCN with the authors' Cora settings (hidden 8, concat 1; 23,063 parameters)."""
-    return LAGCN(in_channels, hidden_channels, out_channels, concat, dropout)
+def build_lagnn(variant: str = "gcn", **config) -> nn.Module:
+    """Builder with the authors' Cora settings, overridden by ``config``.
 
-
-def la_gat(in_channels: int = 1433, hidden_channels: int = 8, out_channels: int = 7, concat: int = 1, heads: int = 4,
-           out_heads: int = 1, dropout: float = 0.6) -> LAGAT:
-    """Builder: LA-GAT with the authors' Cora settings (hidden 8 x 4 heads, concat 1, 1 output head)."""
-    return LAGAT(in_channels, hidden_channels, out_channels, concat, heads, out_heads, dropout)
+    ``variant``: ``"gcn"`` — LA-GCN (hidden 8, concat 1; 23,063 parameters), ``"gat"`` — LA-GAT
+    (hidden 8 x 4 heads, concat 1, 1 output head; 92,373), ``"cvae"`` — the generator (1,477,037).
+    """
+    if variant not in _CLASSES:
+        raise ConfigError(f"LA-GNN variant must be one of {sorted(_CLASSES)}, got {variant!r}")
+    return _CLASSES[variant](**{**VARIANTS[variant], **config})
 
 
 def _graph(config: dict, width: int):

@@ -17,7 +17,8 @@ from torch_geometric.nn.conv.gcn_conv import gcn_norm
 from torch_geometric.utils import to_torch_csr_tensor
 
 from zoo.errors import InputShapeError
-from zoo_graph.models._checks import check_edge_index, check_ids
+from zoo.shapes import expect_shape
+from zoo_graph.models.lightgcn_specs import DEFAULT, VARIANTS
 
 
 class LightGCNRecommender(nn.Module):
@@ -27,7 +28,7 @@ class LightGCNRecommender(nn.Module):
     :func:`bipartite_edge_index`); ``users`` and ``items`` are 0-based ids in their own ranges.
     """
 
-    def __init__(self, num_users: int, num_items: int, embedding_dim: int = 64, num_layers: int = 3):
+    def __init__(self, num_users: int, num_items: int, embedding_dim: int, num_layers: int):
         super().__init__()
         self.num_users, self.num_items = num_users, num_items
         # normalize=False: the adjacency is normalised once per graph (normalized_adjacency),
@@ -35,9 +36,10 @@ class LightGCNRecommender(nn.Module):
         self.lightgcn = PyGLightGCN(num_users + num_items, embedding_dim, num_layers, normalize=False)
 
     def forward(self, edge_index: torch.Tensor, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
-        check_edge_index(edge_index, self.num_users + self.num_items, "LightGCN")
-        batch = check_ids(users, self.num_users, "LightGCN", "users")["B"]
-        check_ids(items, self.num_items, "LightGCN", "items")
+        ids = {"model": "LightGCN", "dtype": ("int64", "int32"), "min_value": 0}
+        expect_shape(edge_index, "2 E", name="edge_index", max_value=self.num_users + self.num_items - 1, **ids)
+        batch = expect_shape(users, "B", name="users", max_value=self.num_users - 1, **ids)["B"]
+        expect_shape(items, "B", name="items", max_value=self.num_items - 1, **ids)
         if items.shape[0] != batch:
             raise InputShapeError(f"LightGCN: items must be [B={batch}] like users, got {list(items.shape)}")
         pairs = torch.stack([users, items + self.num_users])
@@ -63,10 +65,9 @@ def bipartite_edge_index(train: torch.Tensor, num_users: int) -> torch.Tensor:
     return torch.stack([torch.cat([users, items]), torch.cat([items, users])])
 
 
-def lightgcn(num_users: int = 43169, num_items: int = 35648, embedding_dim: int = 64,
-             num_layers: int = 3) -> LightGCNRecommender:
-    """Builder; the default config is Amazon-CDs with the paper's d = 64, K = 3 (5,044,288 parameters)."""
-    return LightGCNRecommender(num_users, num_items, embedding_dim, num_layers)
+def build_lightgcn(**config) -> LightGCNRecommender:
+    """Builder; the defaults are Amazon-CDs with the paper's d = 64, K = 3 (5,044,288 parameters)."""
+    return LightGCNRecommender(**{**VARIANTS[DEFAULT], **config})
 
 
 def example_input(config: dict):

@@ -16,30 +16,10 @@ import torch
 from torch import nn
 
 from zoo.errors import InputShapeError
-from zoo_graph.models._checks import check_ids
+from zoo.shapes import expect_shape
+from zoo_graph.models.ultragcn_specs import DEFAULT, PAPER_CONFIGS, VARIANTS
 
-# Per-dataset settings of the paper / authors' configs: model part (dim, init std) and training part.
-PAPER_CONFIGS: dict[str, dict] = {
-    "amazon-book": dict(embedding_dim=64, init_std=1e-4, lr=1e-3, batch_size=1024, w1=1e-8, w2=1.0, w3=1.0, w4=1e-8,
-                        negative_num=500, negative_weight=500.0, gamma=1e-4, lambda_=2.75, ii_neighbor_num=10,
-                        early_stop=15, sift_pos=False),
-    "yelp2018": dict(embedding_dim=64, init_std=1e-4, lr=1e-3, batch_size=1024, w1=1e-8, w2=1.0, w3=1e-8, w4=1.0,
-                     negative_num=800, negative_weight=300.0, gamma=1e-4, lambda_=5e-4, ii_neighbor_num=10,
-                     early_stop=15, sift_pos=False),
-    "gowalla": dict(embedding_dim=64, init_std=1e-4, lr=1e-4, batch_size=512, w1=1e-6, w2=1.0, w3=1e-6, w4=1.0,
-                    negative_num=1500, negative_weight=300.0, gamma=1e-4, lambda_=5e-4, ii_neighbor_num=10,
-                    early_stop=150, sift_pos=False),
-    "ml-1m": dict(embedding_dim=128, init_std=1e-3, lr=1e-3, batch_size=1024, w1=1e-7, w2=1.0, w3=1e-7, w4=1.0,
-                  negative_num=200, negative_weight=200.0, gamma=1e-4, lambda_=1e-3, ii_neighbor_num=10,
-                  early_stop=50, sift_pos=False),
-    "amazon-cds": dict(embedding_dim=64, init_std=1e-4, lr=1e-3, batch_size=1024, w1=1e-7, w2=1.0, w3=1e-7, w4=1.0,
-                       negative_num=1000, negative_weight=1000.0, gamma=1e-4, lambda_=1.0, ii_neighbor_num=10,
-                       early_stop=15, sift_pos=False),
-    "amazon-electronics": dict(embedding_dim=64, init_std=1e-3, lr=1e-3, batch_size=2048, w1=1e-7, w2=1.0, w3=1e-7,
-                               w4=1.0, negative_num=75, negative_weight=75.0, gamma=5e-5, lambda_=1e-7,
-                               ii_neighbor_num=10, early_stop=250, sift_pos=True),
-}
-
+__all__ = ["PAPER_CONFIGS", "UltraGCN", "bad_input", "build_ultragcn", "example_input"]
 
 class UltraGCN(nn.Module):
     """User and item embedding tables scored by dot product.
@@ -49,7 +29,7 @@ class UltraGCN(nn.Module):
     are [num_users, d] / [num_items, d].
     """
 
-    def __init__(self, num_users: int, num_items: int, embedding_dim: int = 64, init_std: float = 1e-4):
+    def __init__(self, num_users: int, num_items: int, embedding_dim: int, init_std: float):
         super().__init__()
         self.num_users, self.num_items, self.init_std = num_users, num_items, init_std
         self.user_embedding = nn.Embedding(num_users, embedding_dim)
@@ -58,9 +38,10 @@ class UltraGCN(nn.Module):
         nn.init.normal_(self.item_embedding.weight, std=init_std)
 
     def forward(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
-        batch = check_ids(users, self.num_users, "UltraGCN", "users")["B"]
+        ids = {"model": "UltraGCN", "dtype": ("int64", "int32"), "min_value": 0}
+        batch = expect_shape(users, "B", name="users", max_value=self.num_users - 1, **ids)["B"]
         pattern = "B" if items.dim() == 1 else "B K"
-        check_ids(items, self.num_items, "UltraGCN", "items", pattern)
+        expect_shape(items, pattern, name="items", max_value=self.num_items - 1, **ids)
         if items.shape[0] != batch:
             raise InputShapeError(f"UltraGCN: items must have one row per user ([B={batch}] or [B={batch}, K]), "
                                   f"got {list(items.shape)}")
@@ -75,10 +56,9 @@ class UltraGCN(nn.Module):
         return self.user_embedding.weight, self.item_embedding.weight
 
 
-def ultragcn(num_users: int = 43169, num_items: int = 35648, embedding_dim: int = 64,
-             init_std: float = 1e-4) -> UltraGCN:
-    """Builder; the default config is the paper's Amazon-CDs setting ((43,169 + 35,648) x 64 = 5,044,288 parameters)."""
-    return UltraGCN(num_users, num_items, embedding_dim, init_std)
+def build_ultragcn(**config) -> UltraGCN:
+    """Builder; the defaults are the paper's Amazon-CDs setting ((43,169 + 35,648) x 64 = 5,044,288 parameters)."""
+    return UltraGCN(**{**VARIANTS[DEFAULT], **config})
 
 
 def example_input(config: dict):

@@ -6,9 +6,11 @@ users x items (19 GB on Amazon-Book). Here users are scored in batches: each bat
 index), takes the top K and checks hits against the sorted test keys. Peak memory is
 O(batch x items + users + items + interactions) — linear in users + items for a fixed batch.
 
-Definitions follow the UltraGCN / LightGCN code: Recall@K = hits / |test items of the user|,
-NDCG@K with binary gains and the ideal DCG over min(|test|, K), both averaged over all users
-that have at least one test item.
+Definitions follow the UltraGCN code: Recall@K = hits / |test items of the user|, NDCG@K with
+binary gains and the ideal DCG over min(|test|, K), both summed over every user and divided by
+the number of users U (``average="all-users"``, the default; a user without a test item adds 0).
+``average="test-users"`` divides by the users that have at least one test item instead; the
+two agree whenever every user has a test item, as on the released splits.
 """
 
 from __future__ import annotations
@@ -16,6 +18,10 @@ from __future__ import annotations
 import math
 
 import torch
+
+from zoo.errors import ConfigError
+
+AVERAGES = ("all-users", "test-users")
 
 
 def csr(edge_index: torch.Tensor, num_users: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -38,11 +44,15 @@ def contains(sorted_keys: torch.Tensor, queries: torch.Tensor) -> torch.Tensor:
 
 @torch.no_grad()
 def evaluate_topk(user_emb: torch.Tensor, item_emb: torch.Tensor, train: torch.Tensor, test: torch.Tensor,
-                  k: int = 20, batch_size: int = 1024) -> dict[str, float]:
+                  k: int = 20, batch_size: int = 1024, average: str = "all-users") -> dict[str, float]:
     """Recall@k and NDCG@k of dot-product scores over all items, training items excluded.
 
     ``user_emb`` [U, d], ``item_emb`` [I, d]; ``train`` / ``test`` are (user, item) edge indices [2, E].
+    ``average``: ``"all-users"`` (the UltraGCN authors': divide by U) or ``"test-users"``.
+    ``users`` in the result is the divisor.
     """
+    if average not in AVERAGES:
+        raise ConfigError(f"average must be one of {AVERAGES}, got {average!r}")
     num_users, num_items = user_emb.shape[0], item_emb.shape[0]
     train_ptr, train_items = csr(train, num_users)
     test_keys = torch.sort(test[0] * num_items + test[1]).values
@@ -68,5 +78,5 @@ def evaluate_topk(user_emb: torch.Tensor, item_emb: torch.Tensor, train: torch.T
         dcg = (hits * discount[: hits.shape[1]]).sum(1)
         idcg = ideal[(count.clamp(1, k) - 1).long()]
         ndcg_sum += (dcg[has_test] / idcg[has_test]).sum().item()
-    evaluated = int((test_count > 0).sum())
+    evaluated = num_users if average == "all-users" else int((test_count > 0).sum())
     return {f"recall@{k}": recall_sum / evaluated, f"ndcg@{k}": ndcg_sum / evaluated, "users": evaluated}

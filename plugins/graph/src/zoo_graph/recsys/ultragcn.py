@@ -3,7 +3,8 @@
 Mao et al., "UltraGCN: Ultra Simplification of Graph Convolutional Networks for Recommendation",
 CIKM 2021 (arXiv:2110.15114). What the authors' code computes (and we compute the same way):
 
-- β weights from training degrees: β_u = sqrt(d_u + 1) / d_u, β_i = 1 / sqrt(d_i + 1);
+- β weights from training degrees: β_u = sqrt(d_u + 1) / d_u, β_i = 1 / sqrt(d_i + 1), a
+  duplicated (user, item) pair counted once (the authors fill a binary matrix);
   the user–item constraint coefficient is β_u·β_i, the fixed point of infinite-layer
   LightGCN propagation with self-loops.
 - Loss per batch: Σ [ω⁺·BCE(s_ui, 1) + negative_weight · mean_j ω⁻_j·BCE(s_uj, 0)] with
@@ -49,8 +50,9 @@ class UltraGCNGraph:
         import scipy.sparse as sp
 
         users, items = train[0].numpy(), train[1].numpy()
-        user_deg = np.bincount(users, minlength=num_users).astype(np.float64)
-        item_deg = np.bincount(items, minlength=num_items).astype(np.float64)
+        distinct = np.unique(users.astype(np.int64) * num_items + items)
+        user_deg = np.bincount(distinct // num_items, minlength=num_users).astype(np.float64)
+        item_deg = np.bincount(distinct % num_items, minlength=num_items).astype(np.float64)
         with np.errstate(divide="ignore"):
             beta_user = np.where(user_deg > 0, np.sqrt(user_deg + 1) / np.maximum(user_deg, 1), 0.0)
         beta_item = 1.0 / np.sqrt(item_deg + 1)

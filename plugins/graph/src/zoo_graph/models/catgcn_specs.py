@@ -1,0 +1,28 @@
+"""CatGCN, torch-free: the paper, the authors' Tencent-age settings and the registered model."""
+
+from __future__ import annotations
+
+from zoo import ModelSpec, Paper
+
+PAPER = Paper(title="CatGCN: Graph Convolutional Networks with Categorical Node Features", arxiv="2009.05303",
+              venue="IEEE TKDE 2023", code="https://github.com/TachiChan/CatGCN")
+
+# The authors' Tencent-age settings (p = 1, K = 6, α = 0.4, dropout 0.3, no hidden MLP layers). The
+# Tencent data is not public: the vocabulary of 10,000 ids and the 5 classes are placeholders.
+# degree "out": their propagation normalises by out-degrees (the old GCNConv.norm).
+VARIANTS: dict[str, dict] = {
+    "tencent-age": {"num_features": 10000, "num_classes": 5, "field_dim": 64, "diag_probe": 1.0, "grn_units": [],
+                    "nfm_units": [], "hops": 6, "balance_ratio": 0.4, "dropout": 0.3, "degree": "out"},
+}
+DEFAULT = "tencent-age"
+
+MODELS = (
+    ModelSpec(
+        name="catgcn", domain="graph", task="node-classification", paper=PAPER,
+        builder="zoo_graph.models.catgcn:build_catgcn", example_input="zoo_graph.models.catgcn:example_input",
+        bad_input="zoo_graph.models.catgcn:bad_input", num_params=644_810, default_config=VARIANTS[DEFAULT],
+        tags=("categorical-features", "user-profiling"), license="Apache-2.0",
+        description="CatGCN with the authors' Tencent-age settings; vocabulary size and class count are "
+                    "placeholders (the Tencent data is not public).",
+    ),
+)
