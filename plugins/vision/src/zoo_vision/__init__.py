@@ -1,0 +1,1 @@
+"""zoo-vision: image classification models for zoo."""

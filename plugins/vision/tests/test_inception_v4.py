@@ -1,0 +1,42 @@
+"""Inception-v4: parameter count, shapes, input checks, timm parity and the pinned weights."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+import zoo
+from zoo.errors import InputShapeError
+from zoo_vision.models.inception_v4 import build_inception_v4
+from zoo_vision.models.inception_v4_specs import VARIANTS
+
+from ._timm_cnn import meta_count
+
+
+def test_parameter_count_is_the_papers_model():
+    # 42.68M: timm's inception_v4 built here, the Cadene/TF-Slim port of the paper's network
+    assert meta_count(build_inception_v4) == VARIANTS["v4"]["num_params"] == 42_679_816
+    # the classifier is 1536 -> classes, nothing else depends on the class count
+    assert meta_count(build_inception_v4, num_classes=10) == 42_679_816 - 990 * 1537
+
+
+def test_grid_sizes_follow_the_paper():
+    with torch.device("meta"):
+        model = build_inception_v4().eval()
+        x = torch.zeros(1, 3, 299, 299)
+    sizes = []
+    for layer in model.features:
+        x = layer(x)
+        sizes.append((x.shape[1], x.shape[2]))
+    # stem 35 x 35 x 384, Inception-A 35, Reduction-A 17 x 1024, Inception-B 17, Reduction-B 8 x 1536
+    assert sizes[5] == (384, 35) and sizes[9] == (384, 35)
+    assert sizes[10] == (1024, 17) and sizes[17] == (1024, 17)
+    assert sizes[18] == (1536, 8) and sizes[21] == (1536, 8)
+
+
+def test_too_small_or_wrong_channels_is_a_clear_error():
+    model = zoo.build("inception-v4").eval()
+    with pytest.raises(InputShapeError, match="at least 75"):
+        model(torch.zeros(1, 3, 64, 64))
+    with pytest.raises(InputShapeError, match="C=3"):
+        model(torch.zeros(1, 1, 299, 299))
