@@ -16,12 +16,15 @@ import torch
 
 
 class _Placeholder(type):
-    """A class whose every missing attribute is itself (``InterpolationMode.BICUBIC`` and the like)."""
+    """A class whose every missing attribute is another placeholder, one per name, so that timm's
+    import-time tables keyed by them (``InterpolationMode.BICUBIC`` ...) keep distinct keys."""
 
     def __getattr__(cls, name):
         if name.startswith("__"):
             raise AttributeError(name)
-        return cls
+        value = _Placeholder(f"{cls.__name__}.{name}", (), {})
+        setattr(cls, name, value)
+        return value
 
 
 class _StandInModule(types.ModuleType):

@@ -7,9 +7,9 @@ interpreter): it only collects the ``MODELS`` tuples of the torch-free ``*_specs
 from __future__ import annotations
 
 from zoo import hookimpl
-from zoo_vision.models import eca_resnet_specs, inception_v4_specs
+from zoo_vision.models import eca_resnet_specs, inception_v4_specs, vanillanet_specs
 
 
 @hookimpl
 def zoo_models() -> list:
-    return [*eca_resnet_specs.MODELS, *inception_v4_specs.MODELS]
+    return [*eca_resnet_specs.MODELS, *inception_v4_specs.MODELS, *vanillanet_specs.MODELS]
