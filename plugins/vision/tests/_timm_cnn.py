@@ -87,3 +87,46 @@ def meta_count(builder, **config) -> int:
     with torch.device("meta"):
         model = builder(**config)
     return sum(p.numel() for p in model.parameters())
+
+
+def timm_reference(name: str, **kwargs) -> torch.nn.Module:
+    """timm's ``name`` with random weights and randomised BN statistics, in eval mode."""
+    torch.manual_seed(0)
+    model = import_timm().create_model(name, pretrained=False, **kwargs)
+    randomise_batchnorm(model)
+    return model.eval()
+
+
+def load_pinned_through_local_hub(hub, model_name: str, tag: str, state_dict: dict) -> torch.nn.Module:
+    """``zoo.load`` of ``model_name``'s weights ``tag``, served by the local Hub as a file holding
+    ``state_dict`` (the checkpoint's real key names and shapes).
+
+    The real pins name a commit and a sha256 of huggingface.co's file; here the same spec,
+    converter and preprocessing are registered (under ``<model_name>-hubtest``) with the local
+    commit and the served file's sha256, and loaded through the real client.
+    """
+    import dataclasses
+    import hashlib
+
+    from safetensors.torch import save
+
+    import zoo
+    from zoo.registry import get_registry
+
+    spec = get_registry().model(model_name)
+    pinned = spec.get_weights(tag)
+    data = save({k: v.contiguous() for k, v in state_dict.items()})
+    revision = hub.commit(pinned.repo_id, {pinned.filename: data})
+    weights = dataclasses.replace(pinned, revision=revision, sha256=hashlib.sha256(data).hexdigest())
+    test_spec = dataclasses.replace(spec, name=f"{model_name}-hubtest", weights=(weights,))
+
+    class _Plugin:
+        @zoo.hookimpl
+        def zoo_models(self):
+            return [test_spec]
+
+    name = zoo.register_plugin(_Plugin(), name=f"{model_name}-hubtest")
+    try:
+        return zoo.load(f"{test_spec.name}.{tag}", pretrained=True)
+    finally:
+        zoo.unregister_plugin(name)

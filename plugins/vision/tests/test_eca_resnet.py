@@ -6,12 +6,14 @@ import pytest
 import torch
 
 import zoo
-from zoo.errors import ConfigError, InputShapeError
+from zoo.building import check_state_dict
+from zoo.errors import ConfigError, InputShapeError, StateDictMismatchError
 from zoo_vision.blocks import EfficientChannelAttention, eca_kernel_size
-from zoo_vision.models.eca_resnet import build_eca_resnet
+from zoo_vision.models import eca_resnet_specs, inception_v4_specs
+from zoo_vision.models.eca_resnet import build_eca_resnet, from_timm
 from zoo_vision.models.eca_resnet_specs import VARIANTS
 
-from ._timm_cnn import meta_count
+from ._timm_cnn import load_pinned_through_local_hub, meta_count, photo, timm_reference
 
 # torchvision's ResNets (He et al.), whose layout the authors' ECA-ResNets keep
 TORCHVISION_RESNET = {"18": 11_689_512, "34": 21_797_672, "50": 25_557_032, "101": 44_549_160, "152": 60_192_808}
@@ -50,3 +52,46 @@ def test_unknown_variant_and_bad_input_are_clear_errors():
     model = zoo.build("eca-resnet-18").eval()
     with pytest.raises(InputShapeError, match="at least 32"):
         model(torch.zeros(1, 3, 16, 16))
+
+
+def _max_abs(a: torch.Tensor, b: torch.Tensor) -> float:
+    return (a - b).abs().max().item()
+
+
+@pytest.mark.parametrize("variant,tag", [("light", "miil-in1k"), ("50t", "a3-in1k")])
+def test_pinned_timm_checkpoint_loads_through_the_hub_and_matches_timm(local_hub, variant, tag):
+    """A file of exactly timm's keys and shapes, served at the pinned repo, converted and loaded by
+    zoo.load(..., pretrained=True), gives timm's outputs on a real photograph."""
+    reference = timm_reference(f"ecaresnet{variant}")
+    model = load_pinned_through_local_hub(local_hub, f"eca-resnet-{variant}", tag, reference.state_dict())
+    x = photo(224)
+    with torch.no_grad():
+        expected, got = reference(x), model(x)
+    assert expected.abs().max() > 0.1
+    assert _max_abs(expected, got) <= 1e-5 * max(1.0, expected.abs().max().item())
+
+
+def test_pruned_101d_matches_timm():
+    reference = timm_reference("ecaresnet101d_pruned")
+    model = build_eca_resnet("101d-pruned").eval()
+    model.load_state_dict(from_timm(reference.state_dict()), strict=True)
+    x = photo(224)
+    with torch.no_grad():
+        expected, got = reference(x), model(x)
+    assert sum(p.numel() for p in model.parameters()) == sum(p.numel() for p in reference.parameters())
+    assert _max_abs(expected, got) <= 1e-5 * max(1.0, expected.abs().max().item())
+
+
+def test_timm_keys_that_do_not_fit_are_named():
+    state = timm_reference("ecaresnet50t").state_dict()
+    with pytest.raises(StateDictMismatchError, match="missing"):
+        check_state_dict(build_eca_resnet("light"), from_timm(state), source="ecaresnet50t")
+
+
+@pytest.mark.parametrize("spec", [s for s in eca_resnet_specs.MODELS + inception_v4_specs.MODELS if s.weights],
+                         ids=lambda s: s.name)
+def test_pinned_weights_carry_their_preprocessing(spec):
+    for weights in spec.weights:
+        assert {"input_size", "crop_pct", "interpolation", "mean", "std"} <= set(weights.preprocessing)
+        assert weights.dataset == "imagenet-1k" and 50 < weights.metrics["top1"] < 90
+        assert weights.repo_id.startswith("timm/") and weights.license == "apache-2.0"

@@ -10,7 +10,7 @@ from zoo.errors import InputShapeError
 from zoo_vision.models.inception_v4 import build_inception_v4
 from zoo_vision.models.inception_v4_specs import VARIANTS
 
-from ._timm_cnn import meta_count
+from ._timm_cnn import load_pinned_through_local_hub, meta_count, photo, timm_reference
 
 
 def test_parameter_count_is_the_papers_model():
@@ -40,3 +40,16 @@ def test_too_small_or_wrong_channels_is_a_clear_error():
         model(torch.zeros(1, 3, 64, 64))
     with pytest.raises(InputShapeError, match="C=3"):
         model(torch.zeros(1, 1, 299, 299))
+
+
+def test_pinned_checkpoint_loads_through_the_hub_and_matches_timm(local_hub):
+    """timm's inception_v4 key names are ours: the file loads with no converter and gives timm's
+    outputs on a real photograph at 299 x 299 (mean/std 0.5, the checkpoint's preprocessing)."""
+    reference = timm_reference("inception_v4")
+    model = load_pinned_through_local_hub(local_hub, "inception-v4", "tf-in1k", reference.state_dict())
+    assert model.zoo_weights == "tf-in1k"
+    x = photo(299, mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5))
+    with torch.no_grad():
+        expected, got = reference(x), model(x)
+    assert expected.abs().max() > 0.1
+    assert (expected - got).abs().max().item() <= 1e-5 * max(1.0, expected.abs().max().item())
