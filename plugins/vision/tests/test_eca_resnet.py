@@ -13,7 +13,7 @@ from zoo_vision.models import eca_resnet_specs, inception_v4_specs
 from zoo_vision.models.eca_resnet import build_eca_resnet, from_timm
 from zoo_vision.models.eca_resnet_specs import VARIANTS
 
-from ._timm_cnn import load_pinned_through_local_hub, meta_count, photo, timm_reference
+from ._timm_cnn import load_pinned_through_local_hub, meta_count, photo, randomise_batchnorm, timm_reference
 
 # torchvision's ResNets (He et al.), whose layout the authors' ECA-ResNets keep
 TORCHVISION_RESNET = {"18": 11_689_512, "34": 21_797_672, "50": 25_557_032, "101": 44_549_160, "152": 60_192_808}
@@ -95,3 +95,18 @@ def test_pinned_weights_carry_their_preprocessing(spec):
         assert {"input_size", "crop_pct", "interpolation", "mean", "std"} <= set(weights.preprocessing)
         assert weights.dataset == "imagenet-1k" and 50 < weights.metrics["top1"] < 90
         assert weights.repo_id.startswith("timm/") and weights.license == "apache-2.0"
+
+
+def test_grad_cam_on_the_declared_last_stage():
+    torch.manual_seed(0)
+    model = zoo.build("eca-resnet-18", num_classes=4).eval()
+    randomise_batchnorm(model)
+    x = photo(96)
+    maps = {}
+    for target in (0, 3):
+        explanation = zoo.explain(model, x, method="grad-cam", targets=target)
+        assert explanation.target_layer == "layer4"
+        assert explanation.maps.shape == (1, 96, 96)
+        assert 0 <= explanation.maps.min() and explanation.maps.max() <= 1 and explanation.maps.std() > 0
+        maps[target] = explanation.maps
+    assert not torch.allclose(maps[0], maps[3])

@@ -10,7 +10,7 @@ from zoo.errors import InputShapeError
 from zoo_vision.models.inception_v4 import build_inception_v4
 from zoo_vision.models.inception_v4_specs import VARIANTS
 
-from ._timm_cnn import load_pinned_through_local_hub, meta_count, photo, timm_reference
+from ._timm_cnn import load_pinned_through_local_hub, meta_count, photo, randomise_batchnorm, timm_reference
 
 
 def test_parameter_count_is_the_papers_model():
@@ -53,3 +53,15 @@ def test_pinned_checkpoint_loads_through_the_hub_and_matches_timm(local_hub):
         expected, got = reference(x), model(x)
     assert expected.abs().max() > 0.1
     assert (expected - got).abs().max().item() <= 1e-5 * max(1.0, expected.abs().max().item())
+
+
+def test_grad_cam_on_the_last_inception_c_block():
+    torch.manual_seed(0)
+    model = zoo.build("inception-v4", num_classes=3).eval()
+    randomise_batchnorm(model)
+    x = photo(203, mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5))
+    explanation = zoo.explain(model, x, method="grad-cam")  # the predicted class
+    assert explanation.target_layer == "features.21"
+    assert explanation.maps.shape == (1, 203, 203) and explanation.maps.std() > 0
+    with torch.no_grad():
+        assert explanation.targets.tolist() == model(x).argmax(1).tolist()

@@ -120,3 +120,15 @@ def test_bad_input_and_variant_are_clear_errors():
         model(torch.zeros(1, 3, 8, 8))
     with pytest.raises(ConfigError, match="unknown variant"):
         build_vanillanet("4")
+
+
+@pytest.mark.parametrize("deploy", [False, True])
+def test_grad_cam_on_the_last_stage_in_both_forms(deploy):
+    torch.manual_seed(0)
+    model = zoo.build("vanillanet-5", num_classes=4, deploy=deploy).eval()
+    randomise_batchnorm(model)
+    x = torch.randn(2, 3, 64, 64)
+    explanation = zoo.explain(model, x, method="grad-cam")
+    assert explanation.target_layer == "stages.2"
+    assert explanation.maps.shape == (2, 64, 64) and explanation.maps.std() > 0
+    assert explanation.targets.tolist() == model(x).argmax(1).tolist()
