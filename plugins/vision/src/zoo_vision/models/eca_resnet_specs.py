@@ -101,7 +101,7 @@ def _spec(variant: str, hp: dict) -> ModelSpec:
         weights=WEIGHTS.get(variant, ()),
         explain_layer="layer4",  # the last stage: 7 x 7 at 224, the usual Grad-CAM target of a ResNet
         tags=("cnn", "resnet", "channel-attention", "eca", "imagenet"),
-        license="apache-2.0" if not authors else "",
+        license="MIT" if authors else "apache-2.0",  # the authors' code; timm's weights
         description=(f"ECA-ResNet-{variant} as released by the authors (ECA kernel sizes "
                      f"{''.join(map(str, hp['kernel_sizes']))} per stage; reported ImageNet top-1 {hp['top1']}%)."
                      if authors else f"timm's ecaresnet{variant.replace('-', '_')}: a ResNet-D style ECA-ResNet."),
