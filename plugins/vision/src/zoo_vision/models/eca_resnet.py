@@ -48,7 +48,8 @@ class ECABasicBlock(nn.Module):
         shortcut = x if self.downsample is None else self.downsample(x)
         out = self.relu(self.bn1(self.conv1(x)))
         out = self.eca(self.bn2(self.conv2(out)))
-        return self.relu(out + shortcut)
+        out += shortcut  # in place: the gated branch is a fresh tensor no backward needs
+        return self.relu(out)
 
 
 class ECABottleneck(nn.Module):
@@ -72,7 +73,8 @@ class ECABottleneck(nn.Module):
         out = self.relu(self.bn1(self.conv1(x)))
         out = self.relu(self.bn2(self.conv2(out)))
         out = self.eca(self.bn3(self.conv3(out)))
-        return self.relu(out + shortcut)
+        out += shortcut  # in place: the gated branch is a fresh tensor no backward needs
+        return self.relu(out)
 
 
 _BLOCKS = {"basic": (ECABasicBlock, 1), "bottleneck": (ECABottleneck, 4)}
