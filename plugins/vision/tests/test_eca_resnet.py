@@ -110,3 +110,12 @@ def test_grad_cam_on_the_declared_last_stage():
         assert 0 <= explanation.maps.min() and explanation.maps.max() <= 1 and explanation.maps.std() > 0
         maps[target] = explanation.maps
     assert not torch.allclose(maps[0], maps[3])
+
+
+def test_a_training_step_reaches_the_eca_weights():
+    torch.manual_seed(0)
+    model = zoo.build("eca-resnet-18", num_classes=3).train()
+    loss = torch.nn.functional.cross_entropy(model(torch.randn(4, 3, 64, 64)), torch.tensor([0, 1, 2, 0]))
+    loss.backward()
+    grads = [block.eca.conv.weight.grad for stage in (model.layer1, model.layer4) for block in stage]
+    assert all(g is not None and g.abs().sum() > 0 for g in grads)

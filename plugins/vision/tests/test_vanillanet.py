@@ -132,3 +132,24 @@ def test_grad_cam_on_the_last_stage_in_both_forms(deploy):
     assert explanation.target_layer == "stages.2"
     assert explanation.maps.shape == (2, 64, 64) and explanation.maps.std() > 0
     assert explanation.targets.tolist() == model(x).argmax(1).tolist()
+
+
+def test_deep_training_steps_lower_the_loss_then_deploy():
+    torch.manual_seed(0)
+    model = VanillaNet(dims=[8, 16, 16], strides=[2, 2], num_classes=3, act_num=1)
+    x, y = torch.randn(8, 3, 32, 32), torch.tensor([0, 1, 2, 0, 1, 2, 0, 1])
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+    losses = []
+    for epoch in range(40):
+        model.set_lambda(deep_training_lambda(epoch, decay_epochs=10))
+        loss = torch.nn.functional.cross_entropy(model(x), y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    assert losses[-1] < 0.5 * losses[0]
+    model.eval()
+    with torch.no_grad():
+        before = model(x)
+        model.switch_to_deploy()
+        assert (model(x) - before).abs().max() <= 1e-5 * max(1.0, before.abs().max().item())
