@@ -4,12 +4,20 @@ from __future__ import annotations
 
 from zoo import hookimpl
 from zoo_vision.data import idx, image_folder
-from zoo_vision.models import convit_specs, pvt_v1_specs, pvt_v2_specs
+from zoo_vision.models import (
+    convit_specs,
+    eca_resnet_specs,
+    inception_v4_specs,
+    pvt_v1_specs,
+    pvt_v2_specs,
+    vanillanet_specs,
+)
 
 
 @hookimpl
 def zoo_models() -> list:
-    return [*pvt_v2_specs.MODELS, *pvt_v1_specs.MODELS, *convit_specs.MODELS]
+    return [*pvt_v2_specs.MODELS, *pvt_v1_specs.MODELS, *convit_specs.MODELS, *eca_resnet_specs.MODELS,
+            *inception_v4_specs.MODELS, *vanillanet_specs.MODELS]
 
 
 @hookimpl
