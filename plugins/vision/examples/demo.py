@@ -49,7 +49,7 @@ def main() -> None:
     parser.add_argument("--train", type=int, default=2000)
     parser.add_argument("--test", type=int, default=500)
     parser.add_argument("--epochs", type=int, default=2)
-    parser.add_argument("--out", type=Path, default=None, help="save the Grad-CAM overlay as a PNG (matplotlib); a folder gets vision-gradcam.png")
+    parser.add_argument("--out", type=Path, default=None, help="overlay PNG, or a folder")
     args = parser.parse_args()
     torch.manual_seed(0)
     start = time.perf_counter()
