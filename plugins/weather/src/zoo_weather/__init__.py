@@ -7,8 +7,8 @@ Light on purpose: importing the package imports neither torch nor xarray. The fo
 from __future__ import annotations
 
 _LAZY = {
-    "forecast": "zoo_weather.forecast",
-    "Cascade": "zoo_weather.forecast",
+    "forecast": "zoo_weather.cascade",
+    "Cascade": "zoo_weather.cascade",
     "load_onnx": "zoo_weather.models.puyun_onnx",
 }
 

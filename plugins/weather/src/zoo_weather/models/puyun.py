@@ -25,8 +25,8 @@ from torch import nn
 import zoo
 from zoo.errors import ConfigError
 from zoo_weather.blocks import SphereConv2d, VANBlock
+from zoo_weather.cascade import Prognostic
 from zoo_weather.channels import NUM_CHANNELS, STAGES, default_normalization, grid_shape, time_embedding
-from zoo_weather.forecast import Prognostic
 from zoo_weather.models.puyun_specs import ARCHITECTURE, DEFAULT_GRID
 
 TIME_FEATURES = 12
@@ -36,7 +36,7 @@ class PuYun(Prognostic, nn.Module):
     """One stage of the PuYun cascade on one grid (see the module docstring for shapes).
 
     ``model(x, time_embedding)`` is one step; ``model(x6, coords)`` with an earth2studio coordinate
-    dict is the same step in earth2studio's prognostic protocol (see :mod:`zoo_weather.forecast`).
+    dict is the same step in earth2studio's prognostic protocol (see :mod:`zoo_weather.cascade`).
     """
 
     def __init__(self, stage: str = "short", grid: str = DEFAULT_GRID, patch_size: int = 4, embed_dim: int = 512,

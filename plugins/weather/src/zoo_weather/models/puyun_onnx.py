@@ -17,8 +17,8 @@ from torch import nn
 
 import zoo
 from zoo.errors import ConfigError, WeightsError
+from zoo_weather.cascade import Cascade, Prognostic
 from zoo_weather.channels import GRIDS, NUM_CHANNELS, STAGES
-from zoo_weather.forecast import Cascade, Prognostic
 
 INPUT, TIME = "input", "time_embeddings"
 
@@ -87,7 +87,7 @@ def load_onnx(assets: str | Path, stage: str | None = None, **options) -> PuYunO
     """``assets``: a folder with ``short.onnx`` [, ``medium.onnx``, ``long.onnx``] or one ``.onnx`` file.
 
     With ``stage`` (or a single file) one :class:`PuYunOnnx` is returned; otherwise the
-    :class:`~zoo_weather.forecast.Cascade` of every stage found in the folder (short is required).
+    :class:`~zoo_weather.cascade.Cascade` of every stage found in the folder (short is required).
     """
     assets = Path(assets).expanduser()
     if assets.is_file():
