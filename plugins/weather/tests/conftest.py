@@ -1,12 +1,7 @@
 """Test settings for zoo-weather."""
 
-from pathlib import Path
-
 import numpy as np
 import pytest
-
-DATA = Path(__file__).parent / "data"
-GFS = DATA / "gfs_2p5deg_puyun69.grib2"
 
 
 @pytest.fixture(autouse=True)
