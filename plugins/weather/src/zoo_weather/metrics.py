@@ -4,7 +4,8 @@ Rasp et al., "WeatherBench 2: A benchmark for the next generation of data-driven
 models", arXiv:2308.15560. Definitions as in its ``metrics.py``:
 
 - latitude weights ``w_i`` = area of the latitude band of row ``i`` (``sin φ_upper − sin φ_lower``, bands
-  bounded by the midpoints between rows and by the poles), divided by their mean;
+  bounded by the midpoints between rows, the outer ones half a spacing beyond the last rows, clipped at
+  the poles), divided by their mean;
 - ``RMSE = sqrt( mean_over_inits( Σ w (f − o)² / Σ w ) )``: the square root is taken *after* averaging the
   weighted MSE over initialisation times (some papers average per-forecast RMSEs instead);
 - ``ACC = mean_over_inits( Σ w f'o' / sqrt(Σ w f'² · Σ w o'²) )`` with anomalies ``f' = f − c``, ``o' = o − c``
@@ -33,7 +34,9 @@ def latitude_weights(lat) -> xr.DataArray:
     points = np.deg2rad(lat[order])
     if len(points) > 1 and not np.allclose(np.diff(points), np.diff(points)[0], rtol=1e-4):
         raise DatasetFormatError("latitude weights need uniformly spaced latitudes")
-    bounds = np.concatenate([[-np.pi / 2], (points[:-1] + points[1:]) / 2, [np.pi / 2]])
+    half = (points[1] - points[0]) / 2 if len(points) > 1 else np.pi / 2
+    bounds = np.concatenate([[max(points[0] - half, -np.pi / 2)], (points[:-1] + points[1:]) / 2,
+                             [min(points[-1] + half, np.pi / 2)]])
     area = np.sin(bounds[1:]) - np.sin(bounds[:-1])
     weights = np.empty_like(area)
     weights[order] = area / area.mean()
@@ -50,7 +53,7 @@ def verifying_truth(forecast: xr.Dataset, truth: xr.Dataset) -> xr.Dataset:
     missing = np.setdiff1d(valid.values.ravel(), truth["time"].values)
     if missing.size:
         raise DatasetFormatError(f"the truth lacks the valid times {missing[:5].tolist()}")
-    picked = truth.sel(time=valid.rename(time="init")).rename(init="time")
+    picked = truth.sel(time=valid.rename(time="init")).drop_vars("time").rename(init="time")
     return picked.assign_coords(time=forecast["time"], lead_time=forecast["lead_time"])
 
 
