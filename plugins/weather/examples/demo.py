@@ -11,7 +11,7 @@ not global weather. A small PuYun-Short (embed_dim 32, depth 2; the registered s
 parameters) is fitted with the latitude-weighted loss and 2-step autoregressive fine-tuning on the
 first 14 times and scored on the last ones, against persistence and climatology.
 
-    python plugins/weather/examples/demo.py [--out demo-out/weather] [--epochs 12]
+    python plugins/weather/examples/demo.py [--out demo-out/weather] [--epochs 6]
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ def regional_rmse(forecast_ds: xr.Dataset, truth: xr.Dataset, region) -> np.ndar
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="demo-out/weather")
-    parser.add_argument("--epochs", type=int, default=12)
+    parser.add_argument("--epochs", type=int, default=6)
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -131,7 +131,7 @@ def main() -> None:
         ax.set(title=title, xlabel="longitude (°E)")
     axes[0].set_ylabel("latitude (°N)")
     fig.colorbar(mesh, ax=axes, label="t2m (K)")
-    fig.savefig(out / "t2m_maps.png", dpi=110)
+    fig.savefig(out / "t2m_maps.png", dpi=110, bbox_inches="tight")
     weights = latitude_weights(series["lat"].values)
     print(f"wrote {out / 'rmse_vs_lead.png'} and {out / 't2m_maps.png'} (latitude weights mean {weights.mean():.3f})")
 

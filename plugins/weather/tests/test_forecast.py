@@ -140,6 +140,23 @@ def test_earth2studio_iterator_starts_with_the_initial_state_and_switches_stages
         assert torch.allclose(temb[0], torch.tensor(time_embedding(INIT, step)), atol=1e-6)
 
 
+def test_protocol_takes_any_number_of_batch_dims():
+    """earth2studio's workflows pass coords without 'batch' (its batch_func adds and removes it)."""
+    cascade = Cascade(stage_models()["short"])
+    x, coords = e2s_input()
+    reference, _ = cascade(x, coords)
+    plain = OrderedDict((k, v) for k, v in coords.items() if k != "batch")
+    out, out_coords = cascade(x[0], plain)
+    assert torch.equal(out, reference[0]) and list(out_coords) == list(plain)
+    two = OrderedDict([("ensemble", np.arange(2)), *coords.items()])
+    out, _ = cascade(x[None].repeat(2, 1, 1, 1, 1, 1, 1), two)
+    assert out.shape == (2, 1, 1, 1, 69, 32, 64) and torch.allclose(out[1, 0], reference[0])
+    iterator = cascade.create_iterator(x[0], plain)
+    assert next(iterator)[0].shape == (1, 1, 69, 32, 64) and next(iterator)[0].shape == (1, 1, 69, 32, 64)
+    with pytest.raises(InputShapeError, match="must end with"):
+        cascade(x, OrderedDict((k, coords[k]) for k in ("batch", "lead_time", "time", "variable", "lat", "lon")))
+
+
 def test_dataset_round_trip():
     values = np.random.default_rng(0).normal(size=(3, 69, 4, 8)).astype(np.float32)
     ds = from_array(values, [1, 2, 3, 4], np.arange(8) * 45.0, time=np.arange(3))

@@ -9,8 +9,9 @@ the model layout (:mod:`zoo_weather.state`) with coords ``time`` (the initial ti
 
 The models (``PuYun``, ``PuYunOnnx``) and :class:`Cascade` also follow earth2studio's
 ``PrognosticModel`` protocol (0.x, tensor form): ``model(x, coords)`` with ``x``
-``[batch, time, lead_time=2, variable=69, lat, lon]`` and ``coords`` an ``OrderedDict`` of numpy
-arrays, ``create_iterator(x, coords)``, ``input_coords()``, ``output_coords(input_coords)``, ``to(device)``.
+``[batch, time, lead_time=2, variable=69, lat, lon]`` (any number of batch dims, none included) and
+``coords`` an ``OrderedDict`` of numpy arrays, ``create_iterator(x, coords)``, ``input_coords()``,
+``output_coords(input_coords)``, ``to(device)``.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from zoo_weather.channels import (
 )
 
 SIX_HOURS = np.timedelta64(STEP_HOURS, "h")
+CORE_DIMS = ("time", "lead_time", "variable", "lat", "lon")
 
 
 def _to_datetime(value) -> datetime:
@@ -64,9 +66,11 @@ class Prognostic:
                            lon=np.array(longitudes(self.grid)))
 
     def output_coords(self, input_coords: Mapping) -> OrderedDict:
+        """The coords one step later; any dims before ``time`` are batch dims (earth2studio's ``batch_func``)."""
         expected = self.input_coords()
-        if list(input_coords)[:len(expected)] != list(expected):
-            raise InputShapeError(f"coords must have the dims {list(expected)}, got {list(input_coords)}")
+        keys = list(input_coords)
+        if keys[-len(CORE_DIMS):] != list(CORE_DIMS):
+            raise InputShapeError(f"coords must end with the dims {list(CORE_DIMS)} (after any batch dims), got {keys}")
         for key in ("variable", "lat", "lon"):
             given = np.asarray(input_coords[key])
             if given.shape != expected[key].shape or not (
@@ -81,16 +85,18 @@ class Prognostic:
 
     def _step(self, x: torch.Tensor, coords: Mapping, step: int) -> tuple[torch.Tensor, OrderedDict]:
         out_coords = self.output_coords(coords)
-        if x.dim() != 6 or tuple(x.shape[2:4]) != (2, NUM_CHANNELS):
-            raise InputShapeError(f"x must be [batch, time, lead_time=2, variable=69, lat, lon], got {list(x.shape)}")
-        batch, times = x.shape[:2]
+        if x.dim() != len(coords) or tuple(x.shape[-4:-2]) != (2, NUM_CHANNELS):
+            raise InputShapeError(f"x must be [*batch, time, lead_time=2, variable=69, lat, lon] matching coords "
+                                  f"{list(coords)}, got {list(x.shape)}")
+        leading, times = x.shape[:-5], x.shape[-5]
         valid = np.asarray(coords["time"]) + np.asarray(coords["lead_time"])[-1]
-        temb = _embeddings(np.tile(valid, batch), x.device) if len(valid) == times else None
-        if temb is None:
+        if len(valid) != times:
             raise InputShapeError(f"coords['time'] has {len(valid)} entries, x has {times} times")
+        flat = x.reshape(-1, *x.shape[-4:])  # [batch · time, 2, 69, lat, lon]
+        temb = _embeddings(np.tile(valid, flat.shape[0] // times), x.device)
         with torch.inference_mode():
-            out = self.stage_model(step)(x.flatten(0, 1), temb)
-        return out.view(batch, times, 1, *out.shape[1:]), out_coords
+            out = self.stage_model(step)(flat, temb)
+        return out.view(*leading, times, 1, *out.shape[1:]), out_coords
 
     def prognostic_call(self, x: torch.Tensor, coords: Mapping) -> tuple[torch.Tensor, OrderedDict]:
         """One 6-h step with the short model (earth2studio's ``__call__``)."""
@@ -101,12 +107,12 @@ class Prognostic:
         coords = OrderedDict(coords)
         self.output_coords(coords)
         first = OrderedDict(coords, lead_time=np.asarray(coords["lead_time"])[1:])
-        yield x[:, :, 1:], first
+        yield x[..., 1:, :, :, :], first
         step = 0
         while True:
             out, out_coords = self._step(x, coords, step)
             yield out, out_coords
-            x = torch.cat([x[:, :, 1:], out], dim=2)
+            x = torch.cat([x[..., 1:, :, :, :], out], dim=-4)
             coords["lead_time"] = np.asarray(coords["lead_time"]) + SIX_HOURS
             step += 1
 
