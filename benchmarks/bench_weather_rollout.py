@@ -78,18 +78,18 @@ def main() -> None:
 
     import numpy as np
 
+    print(f"PuYun (76.7M parameters, float32, batch 1) on CPU, {args.threads} threads, {args.steps}-step cascade")
+    print(f"{'grid':>6} {'H×W':>9} {'latent':>7} {'1 step (s)':>11} {f'{args.steps} steps (s)':>13} "
+          f"{'RSS after 5/20/' + str(args.steps) + ' (MiB)':>26} {'peak RSS (MiB)':>15}", flush=True)
     rows = []
     for grid in args.grids:
         result = subprocess.run([sys.executable, __file__, "--child", grid, "--steps", str(args.steps),
                                  "--threads", str(args.threads)], capture_output=True, text=True, check=True)
-        rows.append(json.loads(result.stdout.strip().splitlines()[-1]))
-    print(f"PuYun (76.7M parameters, float32, batch 1) on CPU, {args.threads} threads, {args.steps}-step cascade")
-    print(f"{'grid':>6} {'H×W':>9} {'latent':>7} {'1 step (s)':>11} {f'{args.steps} steps (s)':>13} "
-          f"{'RSS after 5/20/' + str(args.steps) + ' (MiB)':>26} {'peak RSS (MiB)':>15}")
-    for r in rows:
+        r = json.loads(result.stdout.strip().splitlines()[-1])
+        rows.append(r)
         rss = "/".join(f"{v:.0f}" for v in r["rss_mib_after_step"].values())
         print(f"{r['grid']:>6} {r['rows']}×{r['cols']:<4} {r['latent_cells']:>7} {r['step_s']:>11.3f} "
-              f"{r['rollout_s']:>13.2f} {rss:>26} {r['peak_rss_mib']:>15.0f}")
+              f"{r['rollout_s']:>13.2f} {rss:>26} {r['peak_rss_mib']:>15.0f}", flush=True)
     if len(rows) >= 2:
         cells = np.array([r["latent_cells"] for r in rows], dtype=float)
         step = np.array([r["step_s"] for r in rows])
