@@ -10,6 +10,8 @@ from zoo_weather.models.puyun import build_puyun, example_input
 from zoo_weather.state import to_array
 
 pytest.importorskip("onnxruntime", reason="the ONNX path needs onnxruntime (zoo-weather[onnx])")
+# torch's TorchScript exporter warns about itself and about tracing the shape checks; neither matters here.
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
 
 
 def export(model, path, *, temb_rank=2):
