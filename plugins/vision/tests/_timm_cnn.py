@@ -1,62 +1,11 @@
-"""Helpers of the CNN parity tests: timm (the reference) imported beside the CPU torch, a real
-photograph, random-but-realistic BN statistics, and parameter counting on the meta device.
-
-timm's metadata requires torchvision, whose wheels pin other torch builds, so timm is installed
-with ``--no-deps`` (requirements-nodeps.txt). It references torchvision only at import time; when
-torchvision is absent an empty stand-in serves every ``torchvision.*`` import.
-"""
+"""Helpers of the CNN parity tests: timm (the reference, through zoo_vision.timm_reference) with
+randomised BN statistics, a real photograph, and parameter counting on the meta device."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-import types
-
 import torch
 
-
-class _Placeholder(type):
-    """A class whose every missing attribute is another placeholder, one per name, so that timm's
-    import-time tables keyed by them (``InterpolationMode.BICUBIC`` ...) keep distinct keys."""
-
-    def __getattr__(cls, name):
-        if name.startswith("__"):
-            raise AttributeError(name)
-        value = _Placeholder(f"{cls.__name__}.{name}", (), {})
-        setattr(cls, name, value)
-        return value
-
-
-class _StandInModule(types.ModuleType):
-    def __getattr__(self, name):
-        if name.startswith("__"):
-            raise AttributeError(name)
-        return _Placeholder(name, (), {})
-
-
-class _TorchvisionStandIn:
-    """A meta-path finder serving empty modules for ``torchvision`` and its sub-modules."""
-
-    def find_spec(self, fullname, path=None, target=None):
-        if fullname.split(".")[0] == "torchvision":
-            return importlib.util.spec_from_loader(fullname, self, is_package=True)
-        return None
-
-    def create_module(self, spec):
-        module = _StandInModule(spec.name)
-        module.__path__ = []
-        return module
-
-    def exec_module(self, module):
-        pass
-
-
-def import_timm():
-    if "timm" not in sys.modules and importlib.util.find_spec("torchvision") is None:
-        sys.meta_path.append(_TorchvisionStandIn())
-    import timm
-
-    return timm
+from zoo_vision.timm_reference import import_timm
 
 
 def photo(size: int, mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225)) -> torch.Tensor:
