@@ -16,6 +16,14 @@ def test_every_first_party_model_is_attributed_to_its_distribution(distribution)
     assert {name: provider_of(name) for name in names} == dict.fromkeys(names, distribution)
 
 
+def test_every_first_party_plugin_has_a_row():
+    from pathlib import Path
+
+    plugins = Path(__file__).resolve().parents[1] / "plugins"
+    distributions = {f"zoo-{folder.name}" for folder in plugins.iterdir() if (folder / "pyproject.toml").exists()}
+    assert distributions == set(PROVIDERS)
+
+
 def test_a_model_of_a_disabled_plugin_names_it(monkeypatch):
     from zoo.errors import UnknownNameError
     from zoo.registry import reset_registry

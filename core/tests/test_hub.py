@@ -46,7 +46,7 @@ def test_pretrained_load_downloads_verifies_and_uses_the_pinned_revision(local_h
     assert not model.training and model.zoo_weights == "synthetic"
     for key, value in _expected_state(data).items():
         assert torch.equal(model.state_dict()[key], value)
-    assert zoo.list_models(pretrained=True) == ["tiny-convnet.synthetic"]
+    assert zoo.list_models(pretrained=True, plugin="tiny") == ["tiny-convnet.synthetic"]
     assert zoo.info("tiny-convnet.synthetic")["weights"][0]["metrics"] == {"top1": 0.25}
 
 

@@ -29,7 +29,7 @@ def test_unknown_name_suggests_close_matches(fresh_registry):
     with pytest.raises(UnknownNameError) as caught:
         zoo.info("tiny-convnt")
     assert "did you mean 'tiny-convnet'" in str(caught.value)
-    assert caught.value.suggestions == ["tiny-convnet"]
+    assert caught.value.suggestions[0] == "tiny-convnet"
 
 
 def test_a_name_clash_names_both_plugins_and_spares_the_rest(fresh_registry):

@@ -12,8 +12,11 @@ import fnmatch
 PROVIDERS: dict[str, tuple[str, ...]] = {
     "zoo-medical": ("scse-unet-*", "xlstm-unet-*", "medvit-v2-*"),
     "zoo-graph": ("ultragcn*", "lightgcn*", "catgcn*", "evolvegcn-*", "elliptic-*", "gcn", "la-gcn*", "la-gat*",
-                  "lagnn-*"),
+                  "lagnn-*", "mt-text-gcn*"),
     "zoo-spiking": ("edge-3dsnn*", "meta-spikeformer-*"),
+    "zoo-vision": ("convit-*", "pvt-v1-*", "pvt-v2-*", "eca-resnet-*", "inception-v4*", "vanillanet-*", "bcos-*"),
+    "zoo-lipreading": ("td3net-*", "ms-tcn*", "dc-tcn*"),
+    "zoo-weather": ("puyun-*",),
 }
 
 

@@ -50,7 +50,8 @@ class _StandInFinder:
 
 def import_timm():
     """The ``timm`` module (installed separately: ``pip install --no-deps timm``)."""
-    if importlib.util.find_spec("torchvision") is None and not any(
+    # a torchvision already imported (ours or another stand-in) has no usable __spec__ to look up
+    if "torchvision" not in sys.modules and importlib.util.find_spec("torchvision") is None and not any(
             isinstance(finder, _StandInFinder) for finder in sys.meta_path):
         sys.meta_path.append(_StandInFinder())
     import timm
