@@ -22,7 +22,6 @@ from pathlib import Path
 import torch
 
 from zoo_graph.data.planetoid import load_planetoid
-from zoo_graph.models.gcn import build_gcn
 from zoo_graph.models.lagnn import build_lagnn
 from zoo_graph.train.lagnn import INITS, pretrain_cvae, train_la
 from zoo_graph.train.node import train_node_classifier
@@ -61,9 +60,9 @@ def main() -> None:
 
     results: dict[str, list[float]] = {"GCN": [], **{f"LA-GCN ({init})": [] for init in args.inits}}
     for seed in range(args.first_seed, args.first_seed + args.seeds):
-        torch.manual_seed(seed)
-        baseline = build_gcn(in_channels=data.x.shape[1], hidden_channels=16, out_channels=num_classes, dropout=0.5)
-        results["GCN"].append(train_node_classifier(baseline, data, epochs=args.epochs)["test_acc"])
+        baseline = {"in_channels": data.x.shape[1], "hidden_channels": 16, "out_channels": num_classes, "dropout": 0.5}
+        results["GCN"].append(train_node_classifier("gcn", data, config=baseline, epochs=args.epochs,
+                                                    seed=seed)["test_acc"])
         for init in args.inits:
             torch.manual_seed(seed)
             model = build_lagnn("gcn", in_channels=data.x.shape[1], hidden_channels=8, out_channels=num_classes,

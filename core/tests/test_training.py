@@ -55,6 +55,12 @@ def test_recipe_is_checked_data_and_its_schedule_is_arithmetic():
     assert lr_factor(poly, 50, 100, 10) == pytest.approx(0.5 ** 0.9)
     step = recipe.replace(schedule="step", step_epochs=3, warmup_epochs=0)
     assert lr_factor(step, 29, 100, 10) == pytest.approx(1.0) and lr_factor(step, 30, 100, 10) == pytest.approx(0.1)
+    multistep = recipe.replace(schedule="multistep", milestones=(0.6, 0.8), warmup_epochs=0)
+    assert [lr_factor(multistep, s, 100, 10) for s in (59, 60, 79, 80)] == pytest.approx([1, 0.1, 0.1, 0.01])
+    with pytest.raises(SpecError, match="milestones"):
+        recipe.replace(schedule="multistep")
+    with pytest.raises(SpecError, match="label_smoothing"):
+        recipe.replace(label_smoothing=1.5)
     with pytest.raises(SpecError, match="optimiser"):
         recipe.replace(optimiser="lion")
     with pytest.raises(SpecError, match="micro_batch"):
