@@ -43,7 +43,7 @@ def train(steps: int, run: Path, batch_size: int = 12) -> tuple[torch.nn.Module,
     with open(run / "metrics.csv", newline="") as handle:
         for row in csv.DictReader(handle):
             print(f"  epoch {row['epoch']}  step {row['step']}  train loss {float(row['train_loss']):.3f}  "
-                  f"held-out accuracy {float(row['accuracy']):.0%}  ({float(row['seconds']):.0f} s)")
+                  f"held-out accuracy {float(row['accuracy']):.0%} (BN running stats)  ({float(row['seconds']):.0f} s)")
     return zoo.load(run / "last"), result["metrics"]["step"]
 
 

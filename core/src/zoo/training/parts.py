@@ -70,8 +70,10 @@ def loss_fn(recipe: TrainRecipe):
     if recipe.loss == "bce":
         return lambda logits, y: F.binary_cross_entropy_with_logits(logits, y.to(logits.dtype))
     if recipe.loss == "cross-entropy":
-        return lambda logits, y: F.cross_entropy(logits, _class_target(logits, y),
-                                                 label_smoothing=recipe.label_smoothing)
+        weights = torch.tensor(recipe.class_weights) if recipe.class_weights else None
+        return lambda logits, y: F.cross_entropy(
+            logits, _class_target(logits, y), label_smoothing=recipe.label_smoothing,
+            weight=None if weights is None else weights.to(logits.device, logits.dtype))
     return dice_ce
 
 

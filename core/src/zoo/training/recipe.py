@@ -60,6 +60,7 @@ class TrainRecipe:
     micro_batch: int | None = None
     loss: str = "cross-entropy"
     label_smoothing: float = 0.0
+    class_weights: tuple[float, ...] = ()
     augmentation: str = "none"
     precision: str = "fp32"
     ema_decay: float = 0.0
@@ -89,6 +90,8 @@ class TrainRecipe:
             raise SpecError(f"{owner}: the step schedule needs step_epochs > 0")
         if self.schedule == "multistep" and not (self.milestones and all(0 < m < 1 for m in self.milestones)):
             raise SpecError(f"{owner}: the multistep schedule needs milestones in (0, 1), got {self.milestones}")
+        if self.class_weights and (self.loss != "cross-entropy" or min(self.class_weights) < 0):
+            raise SpecError(f"{owner}: class_weights are non-negative weights of the cross-entropy loss")
         if not 0.0 <= self.label_smoothing < 1.0:
             raise SpecError(f"{owner}: label_smoothing must be in [0, 1), got {self.label_smoothing}")
         if not 0.0 <= self.ema_decay < 1.0:
