@@ -22,7 +22,6 @@ from pathlib import Path
 import torch
 
 from zoo_graph.data.planetoid import load_planetoid
-from zoo_graph.models.gcn import build_gcn
 from zoo_graph.models.lagnn import build_lagnn
 from zoo_graph.train.lagnn import INITS, pretrain_cvae, train_la
 from zoo_graph.train.node import train_node_classifier
@@ -36,8 +35,8 @@ def main() -> None:
     parser.add_argument("--first-seed", type=int, default=0, help="to split the seeds over processes")
     parser.add_argument("--epochs", type=int, default=200, help="per model and seed (authors: 2000 for LA-GCN)")
     parser.add_argument("--la-epochs", type=int, default=0, help="LA-GCN epochs if not --epochs")
-    parser.add_argument("--inits", nargs="+", default=["shifted-normal", "glorot"], choices=INITS,
-                        help="LA-GCN initialisations to train (shifted-normal: the authors')")
+    parser.add_argument("--inits", nargs="*", default=["shifted-normal", "glorot"], choices=INITS,
+                        help="LA-GCN initialisations to train (shifted-normal: the authors'); none: GCN only")
     parser.add_argument("--cvae-epochs", type=int, default=2, help="authors: 10")
     parser.add_argument("--select-every", type=int, default=20, help="score the generator every n steps (authors: 1)")
     parser.add_argument("--num-models", type=int, default=20, help="dropout passes per score (authors: 100)")
@@ -54,16 +53,17 @@ def main() -> None:
           f"{args.seeds} seeds x {args.epochs} epochs; {torch.get_num_threads()} thread(s)")
 
     started = time.perf_counter()
-    cvae = pretrain_cvae(raw.x, raw.edge_index, raw.y, raw.train_mask, epochs=args.cvae_epochs,
-                         warmup=args.warmup, num_models=args.num_models, select_every=args.select_every,
-                         generator=torch.Generator().manual_seed(0))
-    print(f"CVAE pre-training and selection: {time.perf_counter() - started:.0f}s")
+    if args.inits:
+        cvae = pretrain_cvae(raw.x, raw.edge_index, raw.y, raw.train_mask, epochs=args.cvae_epochs,
+                             warmup=args.warmup, num_models=args.num_models, select_every=args.select_every,
+                             generator=torch.Generator().manual_seed(0))
+        print(f"CVAE pre-training and selection: {time.perf_counter() - started:.0f}s")
 
     results: dict[str, list[float]] = {"GCN": [], **{f"LA-GCN ({init})": [] for init in args.inits}}
     for seed in range(args.first_seed, args.first_seed + args.seeds):
-        torch.manual_seed(seed)
-        baseline = build_gcn(in_channels=data.x.shape[1], hidden_channels=16, out_channels=num_classes, dropout=0.5)
-        results["GCN"].append(train_node_classifier(baseline, data, epochs=args.epochs)["test_acc"])
+        baseline = {"in_channels": data.x.shape[1], "hidden_channels": 16, "out_channels": num_classes, "dropout": 0.5}
+        results["GCN"].append(train_node_classifier("gcn", data, config=baseline, epochs=args.epochs,
+                                                    seed=seed)["test_acc"])
         for init in args.inits:
             torch.manual_seed(seed)
             model = build_lagnn("gcn", in_channels=data.x.shape[1], hidden_channels=8, out_channels=num_classes,

@@ -145,6 +145,7 @@ def recall() -> None:
 def e3dsnn() -> None:
     """The tour's spiking demo: E-3DSNN trained on built-in shapes, Grad-CAM per input voxel."""
     import importlib.util
+    import tempfile
 
     import torch
 
@@ -153,9 +154,8 @@ def e3dsnn() -> None:
     spec = importlib.util.spec_from_file_location("demo", DOCS.parent / "plugins" / "spiking" / "examples" / "demo.py")
     demo = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(demo)
-    torch.manual_seed(0)
-    model = zoo.build("edge-3dsnn", num_classes=len(demo.SHAPE_NAMES))
-    demo.train(model, float("inf"), 120)
+    with tempfile.TemporaryDirectory() as run:  # demo.train runs zoo.train into a run folder
+        model, _ = demo.train(120, Path(run) / "edge-3dsnn")
     demo.recalibrate_batchnorm(model)
     test = demo.ShapesDataset("test", num_points=demo.POINTS, grid_size=demo.GRID, samples_per_class=5)
     figure = plt.figure(figsize=(12, 4.6), layout="constrained")

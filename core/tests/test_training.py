@@ -55,6 +55,12 @@ def test_recipe_is_checked_data_and_its_schedule_is_arithmetic():
     assert lr_factor(poly, 50, 100, 10) == pytest.approx(0.5 ** 0.9)
     step = recipe.replace(schedule="step", step_epochs=3, warmup_epochs=0)
     assert lr_factor(step, 29, 100, 10) == pytest.approx(1.0) and lr_factor(step, 30, 100, 10) == pytest.approx(0.1)
+    multistep = recipe.replace(schedule="multistep", milestones=(0.6, 0.8), warmup_epochs=0)
+    assert [lr_factor(multistep, s, 100, 10) for s in (59, 60, 79, 80)] == pytest.approx([1, 0.1, 0.1, 0.01])
+    with pytest.raises(SpecError, match="milestones"):
+        recipe.replace(schedule="multistep")
+    with pytest.raises(SpecError, match="label_smoothing"):
+        recipe.replace(label_smoothing=1.5)
     with pytest.raises(SpecError, match="optimiser"):
         recipe.replace(optimiser="lion")
     with pytest.raises(SpecError, match="micro_batch"):
@@ -201,3 +207,47 @@ def test_bf16_autocast_recipe_trains_float32_weights(registered, tmp_path):
     trained, initial = weights(tmp_path / "bf16" / "last"), zoo.build("tiny-train-net").state_dict()
     assert all(t.dtype == torch.float32 for t in trained.values())
     assert not torch.equal(trained["conv.weight"], initial["conv.weight"])
+
+
+class _OwnCollate(torch.utils.data.Dataset):
+    """Quadrants whose items do not default-collate (a dict of a tensor and an int); its ``collate`` gives
+    ``((images,), labels)``: a tuple input, passed to the model as arguments."""
+
+    def __init__(self, base):
+        self.base, self.num_classes, self.in_channels, self.calls = base, 4, 1, 0
+
+    def __len__(self) -> int:
+        return len(self.base)
+
+    def __getitem__(self, index: int):
+        image, label = self.base[index]
+        return {"pixels": image, "class": int(label)}
+
+    def collate(self, items):
+        self.calls += 1
+        return (torch.stack([i["pixels"] for i in items]),), torch.tensor([i["class"] for i in items])
+
+
+def test_datasets_collate_their_own_items_and_best_can_be_the_lowest_validation_loss(registered, tmp_path):
+    train, val = (_OwnCollate(registered.load_quadrants(tmp_path, split)) for split in ("train", "val"))
+    recipe = registered.RECIPE.replace(epochs=3, select="val-loss")
+    result = zoo.train("tiny-train-net", (train, val), out=tmp_path / "own", recipe=recipe, progress=False)
+    assert train.calls == 3 * len(train) // recipe.batch_size and val.calls >= 3
+    rows = (tmp_path / "own" / "metrics.csv").read_text().splitlines()
+    losses = [float(r.split(",")[4]) for r in rows[1:]]
+    assert result["best"] == pytest.approx(-min(losses))
+    assert (tmp_path / "own" / "best").resolve().name.endswith(f"{6 * (losses.index(min(losses)) + 1):08d}")
+
+
+def test_ignored_targets_neither_score_nor_count_and_a_whole_graph_weighs_its_nodes():
+    from zoo.training.parts import loss_fn, metric_sums
+
+    recipe = TrainRecipe(name="r", optimiser="adam", lr=1e-3, epochs=1, batch_size=1, class_weights=(1.0, 3.0))
+    logits = torch.tensor([[2.0, 0.0], [0.0, 2.0], [2.0, 0.0], [0.0, 2.0]])  # predicts 0, 1, 0, 1
+    y = torch.tensor([0, 0, -100, -100])  # one graph of 4 nodes, two outside the split
+    assert metric_sums("classification", recipe, logits, y, torch.ones(1)).tolist() == [2.0, 1.0]
+    assert metric_sums("classification", recipe, logits, y, torch.zeros(1)).tolist() == [0.0, 0.0]  # padding
+    expected = torch.nn.functional.cross_entropy(logits[:2], y[:2], weight=torch.tensor([1.0, 3.0]))
+    assert torch.allclose(loss_fn(recipe)(logits, y), expected)
+    with pytest.raises(SpecError, match="class_weights"):
+        recipe.replace(loss="bce")

@@ -6,10 +6,9 @@ import pytest
 import torch
 from torch_geometric.data import Data
 
+import zoo
 from zoo_graph.data.elliptic import elliptic, snapshots
-from zoo_graph.models.elliptic import build_elliptic
 from zoo_graph.models.evolvegcn import build_evolvegcn
-from zoo_graph.models.gcn import build_gcn
 from zoo_graph.models.lagnn import build_lagnn
 from zoo_graph.train.elliptic import illicit_scores, train_evolving, train_static
 from zoo_graph.train.lagnn import augmented_features, consistency_loss, pretrain_cvae, row_normalize, train_la
@@ -37,12 +36,18 @@ def planted_graph(n=90, classes=3, features=24, seed=0):
     return Data(x=x, edge_index=edge_index, y=y, train_mask=masks[0], val_mask=masks[1], test_mask=masks[2])
 
 
-def test_gcn_training_beats_chance():
+def test_gcn_training_beats_chance(tmp_path):
     torch.manual_seed(0)
     raw = planted_graph()
     data = Data(**{**raw.to_dict(), "x": row_normalize(raw.x)})
-    result = train_node_classifier(build_gcn(in_channels=24, hidden_channels=16, out_channels=3), data, epochs=60)
+    config = {"in_channels": 24, "hidden_channels": 16, "out_channels": 3}
+    result = train_node_classifier("gcn", data, config=config, epochs=60, out=tmp_path / "run")
     assert result["test_acc"] > 0.6
+    # zoo.train's run: the best checkpoint is the epoch of the lowest validation loss, not the last one
+    rows = (tmp_path / "run" / "metrics.csv").read_text().splitlines()
+    losses = [float(r.split(",")[4]) for r in rows[1:]]
+    assert len(losses) == 60 and result["best_epoch"] == losses.index(min(losses))
+    assert zoo.load(tmp_path / "run" / "best").zoo_config["out_channels"] == 3
 
 
 def test_consistency_loss_is_zero_for_agreeing_confident_predictions():
@@ -77,8 +82,7 @@ def test_elliptic_static_and_evolving_training_on_the_csv_layout(tmp_path):
     data = elliptic(tmp_path)
     # make the illicit class learnable: feature 5 marks illicit transactions
     data.x[:, 5] = (data.y == 1).float() * 3
-    torch.manual_seed(0)
-    scores = train_static(build_elliptic(skip=True), data, epochs=150, lr=1e-2)  # Weber et al.: steps <= 34
+    scores = train_static("elliptic-skip-gcn", data, epochs=150, lr=1e-2)  # Weber et al.: steps <= 34
     assert scores["f1"] > 0.8
     torch.manual_seed(0)
     model = build_evolvegcn("o", hidden_channels=8, classifier_channels=6)

@@ -169,3 +169,44 @@ def test_build_e3dsnn_picks_the_network_by_variant_and_rejects_unknown_ones():
         assert isinstance(build_e3dsnn("m", num_classes=10), E3DSNN)
     with pytest.raises(ConfigError, match="variant"):
         build_e3dsnn("xl")
+
+
+def test_zoo_train_runs_the_recipe_on_point_clouds(tmp_path):
+    """The engine batches point clouds with the dataset's own ``collate`` and calls ``model(coords, feats,
+    batch)``; the recipe's label smoothing reaches the loss."""
+    from zoo_spiking.data import ShapesDataset
+    from zoo_spiking.models.e3dsnn_specs import MODELNET40_RECIPE
+
+    assert zoo.info("edge-3dsnn")["recipes"][0]["label_smoothing"] == 0.2
+    train = ShapesDataset("train", num_points=128, grid_size=0.12, samples_per_class=2)
+    test = ShapesDataset("test", num_points=128, grid_size=0.12, samples_per_class=1)
+    recipe = MODELNET40_RECIPE.replace(epochs=2, batch_size=6)
+    result = zoo.train("edge-3dsnn", (train, test), out=tmp_path / "run", recipe=recipe, progress=False,
+                       config={"variant": "t", "num_classes": 6})
+    assert result["metrics"]["step"] == 4 and 0.0 <= result["best"] <= 1.0
+    # 2 steps per epoch, milestones at 60 % / 80 % of 4 steps: lr 0.1 -> 0.01 after step 3 -> 0.001
+    assert result["metrics"]["lr"] == pytest.approx(1e-3)
+    model = zoo.load(tmp_path / "run" / "last").eval()
+    with torch.no_grad():
+        assert model(*collate([test[0][:2]])).shape == (1, 6)
+
+
+def test_zoo_train_reads_modelnet40_by_name_and_takes_its_class_count(tmp_path):
+    import numpy as np
+
+    from zoo_spiking.data import sample_shape
+
+    root = tmp_path / "modelnet40_normal_resampled"
+    root.mkdir()
+    (root / "modelnet40_shape_names.txt").write_text("airplane\nchair\n")
+    (root / "modelnet40_train.txt").write_text("airplane_0001\nchair_0001\n")
+    (root / "modelnet40_test.txt").write_text("chair_0002\n")
+    for index, name in enumerate(("airplane_0001", "chair_0001", "chair_0002")):
+        (root / name.rsplit("_", 1)[0]).mkdir(exist_ok=True)
+        points, normals = sample_shape(("cone", "cube", "cube")[index], 400, torch.Generator().manual_seed(index))
+        np.savetxt(root / name.rsplit("_", 1)[0] / f"{name}.txt", torch.cat([points, normals], 1).numpy(),
+                   delimiter=",", fmt="%.6f")
+    result = zoo.train("edge-3dsnn", f"modelnet40:{root}", out=tmp_path / "run", epochs=1, batch_size=2,
+                       data_options={"num_points": 128, "grid_size": 0.1}, progress=False)
+    assert result["metrics"]["step"] == 1
+    assert zoo.load(tmp_path / "run" / "best").zoo_config["num_classes"] == 2

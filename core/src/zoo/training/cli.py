@@ -73,8 +73,11 @@ def print_recipes(recipes: list[dict[str, Any]]) -> None:
     for recipe in recipes:
         schedule = recipe["schedule"] + (f" (warm-up {recipe['warmup_epochs']} epochs)" if recipe["warmup_epochs"]
                                          else "")
-        extras = [f"{k}={recipe[k]}" for k in ("augmentation", "precision", "ema_decay", "steps_per_epoch")
-                  if recipe[k] not in ("none", "fp32", 0.0, None)]
+        if recipe["schedule"] == "multistep":
+            schedule += f" x{recipe['gamma']:g} at {', '.join(f'{m:.0%}' for m in recipe['milestones'])}"
+        extras = [f"{k}={recipe[k]}" for k in ("label_smoothing", "class_weights", "augmentation", "precision",
+                                               "ema_decay", "steps_per_epoch", "select")
+                  if recipe[k] not in ("none", "fp32", 0.0, None, (), "metric")]
         print(f"recipe {recipe['name']}: {recipe['optimiser']} lr={recipe['lr']:g} wd={recipe['weight_decay']:g} "
               f"{schedule}, {recipe['epochs']} epochs, batch {recipe['batch_size']}, loss {recipe['loss']}"
               + (", " + ", ".join(extras) if extras else ""))

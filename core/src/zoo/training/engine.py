@@ -26,7 +26,7 @@ from zoo.training import checkpoint, parts
 from zoo.training.recipe import TrainRecipe
 
 FSDP_MIN_PARAMS = 100_000_000
-TASKS = ("classification", "segmentation")
+TASKS = ("classification", "segmentation", "point-cloud-classification", "node-classification")
 VALIDATION_SPLITS = ("val", "validation", "test")
 
 
@@ -161,6 +161,9 @@ def train(model: str, data, *, out: str | os.PathLike, recipe: str | TrainRecipe
     task, train_set, val_set = _open_data(spec, data, dict(data_options or {}))
     if task != spec.task:
         raise ConfigError(f"{model!r} is a {spec.task} model, the data is for {task}")
+    # point-cloud and node classifiers are scored like any classifier: the data's collate gives one label per
+    # cloud, or one per node of a graph (-100 for the nodes outside the split, cross-entropy's ignore_index)
+    task = "classification" if task.endswith("classification") else task
     if recipe.loss == "dice-ce" and task != "segmentation":
         raise ConfigError(f"recipe {recipe.name!r} uses the dice-ce loss, which needs a segmentation dataset")
     if len(val_set) == 0:
@@ -289,7 +292,8 @@ def train(model: str, data, *, out: str | os.PathLike, recipe: str | TrainRecipe
     while epoch < recipe.epochs:
         indices = _epoch_indices(len(train_set), recipe, epoch, rank, world, per_step, steps_per_epoch)
         loader = torch.utils.data.DataLoader(train_set, batch_size=micro, sampler=_Indices(
-            indices[step_in_epoch * per_step:]), num_workers=workers, generator=loader_generator)
+            indices[step_in_epoch * per_step:]), num_workers=workers, generator=loader_generator,
+            collate_fn=parts.collate_fn(train_set))
         trained.train()
         started = time.perf_counter()
         batches = iter(loader)
@@ -298,12 +302,12 @@ def train(model: str, data, *, out: str | os.PathLike, recipe: str | TrainRecipe
                 x, y = parts.split_batch(next(batches))
                 if augment is not None:
                     x, y = augment(x, y, task)
-                x, y = x.to(dev, non_blocking=True), y.to(dev, non_blocking=True)
+                x, y = parts.to_device(x, dev), y.to(dev, non_blocking=True)
                 last_micro = micro_step == accumulation - 1
                 sync = trained.no_sync() if (world > 1 and not sharded and not last_micro) else contextlib.nullcontext()
                 with sync:
                     with torch.autocast(dev.type, dtype=autocast_dtype, enabled=autocast_dtype is not None):
-                        loss = loss_of(trained(x), y)
+                        loss = loss_of(parts.forward(trained, x), y)
                     scaler.scale(loss / accumulation).backward()
                 loss_sum += float(loss.detach())
                 loss_count += 1
@@ -332,8 +336,9 @@ def train(model: str, data, *, out: str | os.PathLike, recipe: str | TrainRecipe
                    "seconds": time.perf_counter() - started}
         if on_epoch_end is not None and rank == 0:
             metrics.update(on_epoch_end(epoch + 1, evaluated) or {})
-        improved = best is None or value > best
-        best = value if improved else best
+        score = value if recipe.select == "metric" else -val_loss
+        improved = best is None or score > best
+        best = score if improved else best
         if improved:
             save("best", metrics, with_state=False)
         save("last", metrics, with_state=True)
@@ -371,14 +376,14 @@ def _validate(model, dataset, task, recipe, loss_of, batch, rank, world, dev, au
     sums, loss_sum = None, torch.zeros((), dtype=torch.float64)
     for start in range(0, rounds, batch):
         items = [dataset[i] for i in mine[start:start + batch]]
-        x, y = parts.split_batch(torch.utils.data.default_collate(items))
-        x, y = x.to(dev), y.to(dev)
+        x, y = parts.split_batch(parts.collate_fn(dataset)(items))
+        x, y = parts.to_device(x, dev), y.to(dev)
         weight = torch.tensor(weights[start:start + batch], device=dev)
         with torch.autocast(dev.type, dtype=autocast_dtype, enabled=autocast_dtype is not None):
-            logits = model(x)
+            logits = parts.forward(model, x)
         logits = logits.float()
-        loss_sum += float(loss_of(logits, y)) * float(weight.sum())
         batch_sums = parts.metric_sums(task, recipe, logits, y, weight).double().cpu()
+        loss_sum += float(loss_of(logits, y)) * float(batch_sums[0])  # the loss is a mean over what is counted
         sums = batch_sums if sums is None else sums + batch_sums
     totals = torch.cat([sums, loss_sum[None]])
     if world > 1:

@@ -26,6 +26,9 @@ def scheduler(recipe: TrainRecipe, optimiser_: torch.optim.Optimizer, total_step
         optimiser_, lambda step: lr_factor(recipe, step, total_steps, steps_per_epoch))
 
 
+IGNORE_INDEX = -100  # F.cross_entropy's default: targets that neither train nor score (nodes outside a split)
+
+
 def split_batch(batch) -> tuple[torch.Tensor, torch.Tensor]:
     """(input, target) of a collated batch: a ``(x, y)`` pair or a ``{"image", "label"}`` dict (MONAI)."""
     if isinstance(batch, dict):
@@ -36,6 +39,24 @@ def split_batch(batch) -> tuple[torch.Tensor, torch.Tensor]:
         x, y = batch[0], batch[1]
     # MONAI's MetaTensor carries metadata through every op; plain tensors are all training needs.
     return (x.as_tensor() if hasattr(x, "as_tensor") else x), (y.as_tensor() if hasattr(y, "as_tensor") else y)
+
+
+def to_device(x, dev: torch.device):
+    """A batch's input on ``dev``: one tensor, or a tuple of them (a point cloud's coords, feats, batch)."""
+    if isinstance(x, (tuple, list)):
+        return tuple(t.to(dev, non_blocking=True) for t in x)
+    return x.to(dev, non_blocking=True)
+
+
+def forward(model, x):
+    """``model(x)``, or ``model(*x)`` for a tuple input (zoo's point-cloud models take coords, feats, batch)."""
+    return model(*x) if isinstance(x, tuple) else model(x)
+
+
+def collate_fn(dataset):
+    """The dataset's own ``collate`` (items that do not stack, e.g. point clouds of different sizes),
+    else torch's ``default_collate``."""
+    return getattr(dataset, "collate", None) or torch.utils.data.default_collate
 
 
 def _class_target(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -49,7 +70,10 @@ def loss_fn(recipe: TrainRecipe):
     if recipe.loss == "bce":
         return lambda logits, y: F.binary_cross_entropy_with_logits(logits, y.to(logits.dtype))
     if recipe.loss == "cross-entropy":
-        return lambda logits, y: F.cross_entropy(logits, _class_target(logits, y))
+        weights = torch.tensor(recipe.class_weights) if recipe.class_weights else None
+        return lambda logits, y: F.cross_entropy(
+            logits, _class_target(logits, y), label_smoothing=recipe.label_smoothing,
+            weight=None if weights is None else weights.to(logits.device, logits.dtype))
     return dice_ce
 
 
@@ -73,7 +97,11 @@ def metric_sums(task: str, recipe: TrainRecipe, logits: torch.Tensor, y: torch.T
         if recipe.loss == "bce":
             correct = ((logits > 0) == (y > 0.5)).float().mean(1)
         else:
-            correct = (logits.argmax(1) == _class_target(logits, y)).float()
+            target = _class_target(logits, y)
+            correct = (logits.argmax(1) == target).float()
+            if len(target) != len(weight):  # a whole graph (full-batch): its weight goes to each of its nodes
+                weight = weight.repeat_interleave(len(target) // len(weight))
+            weight = weight * (target != IGNORE_INDEX)
         return torch.stack([weight.sum(), (weight * correct).sum()])
     target = _class_target(logits, y)
     classes = logits.shape[1]

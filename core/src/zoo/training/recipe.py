@@ -15,11 +15,12 @@ from zoo.errors import SpecError
 from zoo.specs import NAME_PATTERN, REF_PATTERN, Paper
 
 OPTIMISERS = ("sgd", "adam", "adamw")
-SCHEDULES = ("constant", "cosine", "poly", "step")
+SCHEDULES = ("constant", "cosine", "poly", "step", "multistep")
 LOSSES = ("cross-entropy", "bce", "dice-ce")
 PRECISIONS = ("fp32", "bf16", "fp16")
 # Built-in batch augmentations (torch only); anything else must be a "module:function" string.
 AUGMENTATIONS = ("none", "flip", "resized-crop-flip")
+SELECTIONS = ("metric", "val-loss")
 
 
 @dataclass(frozen=True)
@@ -31,9 +32,12 @@ class TrainRecipe:
     split evenly over the processes). ``epochs`` counts passes over the training split unless
     ``steps_per_epoch`` fixes the optimiser steps of an "epoch" (nnU-Net's 250 iterations).
     Schedules are per optimiser step: ``cosine`` decays to ``min_lr``, ``poly`` is
-    ``(1 - t)**poly_power`` (nnU-Net), ``step`` multiplies by ``gamma`` every ``step_epochs``; a
+    ``(1 - t)**poly_power`` (nnU-Net), ``step`` multiplies by ``gamma`` every ``step_epochs``,
+    ``multistep`` at each of the ``milestones`` (fractions of the run after warm-up, as Pointcept's
+    ``MultiStepLR``); a
     linear warm-up of ``warmup_epochs`` comes first. ``ema_decay`` > 0 keeps an exponential moving
-    average of the weights, validated and saved instead of the raw ones.
+    average of the weights, validated and saved instead of the raw ones. ``select`` picks the ``best``
+    checkpoint by the highest validation metric or the lowest validation loss (Kipf & Welling's GCN).
     """
 
     name: str
@@ -51,12 +55,16 @@ class TrainRecipe:
     poly_power: float = 0.9
     step_epochs: int = 0
     gamma: float = 0.1
+    milestones: tuple[float, ...] = ()
     steps_per_epoch: int | None = None
     micro_batch: int | None = None
     loss: str = "cross-entropy"
+    label_smoothing: float = 0.0
+    class_weights: tuple[float, ...] = ()
     augmentation: str = "none"
     precision: str = "fp32"
     ema_decay: float = 0.0
+    select: str = "metric"
     grad_clip: float | None = None
     seed: int = 0
     source: Paper | None = None
@@ -67,7 +75,8 @@ class TrainRecipe:
         if not isinstance(self.name, str) or not NAME_PATTERN.match(self.name):
             raise SpecError(f"recipe name {self.name!r} must be lower-case kebab-case, e.g. 'paper'")
         for what, value, allowed in (("optimiser", self.optimiser, OPTIMISERS), ("schedule", self.schedule, SCHEDULES),
-                                     ("loss", self.loss, LOSSES), ("precision", self.precision, PRECISIONS)):
+                                     ("loss", self.loss, LOSSES), ("precision", self.precision, PRECISIONS),
+                                     ("select", self.select, SELECTIONS)):
             if value not in allowed:
                 raise SpecError(f"{owner}: {what} must be one of {allowed}, got {value!r}")
         if self.augmentation not in AUGMENTATIONS and not REF_PATTERN.match(self.augmentation):
@@ -79,6 +88,12 @@ class TrainRecipe:
             raise SpecError(f"{owner}: micro_batch {self.micro_batch} must divide batch_size {self.batch_size}")
         if self.schedule == "step" and self.step_epochs <= 0:
             raise SpecError(f"{owner}: the step schedule needs step_epochs > 0")
+        if self.schedule == "multistep" and not (self.milestones and all(0 < m < 1 for m in self.milestones)):
+            raise SpecError(f"{owner}: the multistep schedule needs milestones in (0, 1), got {self.milestones}")
+        if self.class_weights and (self.loss != "cross-entropy" or min(self.class_weights) < 0):
+            raise SpecError(f"{owner}: class_weights are non-negative weights of the cross-entropy loss")
+        if not 0.0 <= self.label_smoothing < 1.0:
+            raise SpecError(f"{owner}: label_smoothing must be in [0, 1), got {self.label_smoothing}")
         if not 0.0 <= self.ema_decay < 1.0:
             raise SpecError(f"{owner}: ema_decay must be in [0, 1), got {self.ema_decay}")
 
@@ -106,6 +121,8 @@ def lr_factor(recipe: TrainRecipe, step: int, total_steps: int, steps_per_epoch:
         return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * min(t, 1.0)))
     if recipe.schedule == "poly":
         return max(0.0, 1 - t) ** recipe.poly_power
+    if recipe.schedule == "multistep":
+        return recipe.gamma ** sum(t >= m for m in recipe.milestones)
     if recipe.schedule == "step":
         return recipe.gamma ** ((step - warmup) // (recipe.step_epochs * steps_per_epoch))
     return 1.0

@@ -163,3 +163,14 @@ class ModelNet40:
         # one at test time too, which makes their accuracy vary by a few tenths between runs.
         coords, feats = voxelize(points, normals, self.grid_size, generator=generator)
         return coords, feats, self.items[index][1]
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.classes)
+
+    @staticmethod
+    def collate(items):
+        """Batches for ``DataLoader`` and ``zoo.train``: ``((coords, feats, batch), labels)``."""
+        from zoo_spiking.data.voxel import collate_labelled
+
+        return collate_labelled(items)

@@ -158,3 +158,14 @@ class ShapesDataset(torch.utils.data.Dataset):
         points, normals = sample_shape(SHAPE_NAMES[label], self.num_points, generator=g)
         coords, feats = voxelize(normalize_coord(points), normals, grid_size=self.grid_size, generator=g)
         return coords, feats, label
+
+    @property
+    def num_classes(self) -> int:
+        return len(SHAPE_NAMES)
+
+    @staticmethod
+    def collate(items):
+        """Batches for ``DataLoader`` and ``zoo.train``: ``((coords, feats, batch), labels)``."""
+        from zoo_spiking.data.voxel import collate_labelled
+
+        return collate_labelled(items)
