@@ -48,12 +48,22 @@ class _StandInFinder:
         pass
 
 
+def _real_torchvision() -> bool:
+    module = sys.modules.get("torchvision")
+    if module is not None:
+        return getattr(module, "__file__", None) is not None
+    return importlib.util.find_spec("torchvision") is not None
+
+
 def import_timm():
     """The ``timm`` module (installed separately: ``pip install --no-deps timm``)."""
-    # a torchvision already imported (ours or another stand-in) has no usable __spec__ to look up
-    if "torchvision" not in sys.modules and importlib.util.find_spec("torchvision") is None and not any(
-            isinstance(finder, _StandInFinder) for finder in sys.meta_path):
-        sys.meta_path.append(_StandInFinder())
+    if "timm" not in sys.modules and not _real_torchvision():
+        # Another stand-in (the explainer parity tests' one for pytorch-grad-cam) may hold a few names
+        # only; ours serves every torchvision.* that timm imports.
+        for name in [n for n in sys.modules if n == "torchvision" or n.startswith("torchvision.")]:
+            del sys.modules[name]
+        if not any(isinstance(finder, _StandInFinder) for finder in sys.meta_path):
+            sys.meta_path.append(_StandInFinder())
     import timm
 
     return timm
