@@ -19,6 +19,8 @@ from zoo_vision.blocks import (
     explanation_mode,
 )
 from zoo_vision.explainers.bcos import dynamic_linear_map
+from zoo_vision.models import bcos_densenet_specs
+from zoo_vision.models.bcos_densenet import build_bcos_densenet
 from zoo_vision.models.bcos_resnet import build_bcos_resnet
 from zoo_vision.models.bcos_resnet_specs import VARIANTS
 
@@ -129,10 +131,18 @@ def test_parameter_counts_are_the_authors(variant):
     assert meta_count(build_bcos_resnet, variant=variant) == VARIANTS[variant]["num_params"]
 
 
+@pytest.mark.parametrize("variant", sorted(bcos_densenet_specs.VARIANTS))
+def test_densenet_parameter_counts_are_the_authors(variant):
+    assert meta_count(build_bcos_densenet, variant=variant) == bcos_densenet_specs.VARIANTS[variant]["num_params"]
+
+
 def test_readme_rounding_of_the_counts():
     readme = {"18": 11.69, "34": 21.80, "101": 44.50, "152": 60.13}  # 50: README 25.52M, constructor 25.54M
     for variant, millions in readme.items():
         assert round(VARIANTS[variant]["num_params"] / 1e6, 2) == millions
+    readme = {"121": 7.95, "169": 14.08, "201": 19.91, "161": 28.58}
+    for variant, millions in readme.items():
+        assert round(bcos_densenet_specs.VARIANTS[variant]["num_params"] / 1e6, 2) == millions
 
 
 def test_structure_has_no_relu_no_maxpool_and_a_pre_pool_classifier():
@@ -143,6 +153,16 @@ def test_structure_has_no_relu_no_maxpool_and_a_pre_pool_classifier():
     assert model.conv1.linear.weight.shape == (64, 6, 7, 7)
     assert model.layer2[0].conv2.linear.stride == (2, 2)  # ResNet v1.5: the stride on the 3x3
     assert model.logit_layer.logit_bias == pytest.approx(-math.log(9))
+
+
+def test_densenet_structure():
+    model = build_bcos_densenet("121", num_classes=10)
+    kinds = {type(m).__name__ for m in model.modules()}
+    assert not kinds & {"ReLU", "MaxPool2d", "BatchNorm2d", "Linear", "Conv2d"}
+    layer = model.features.denseblock4.denselayer16
+    assert layer.conv1.linear.weight.shape == (128, 512 + 15 * 32, 1, 1)
+    assert model.features.transition3.conv.linear.weight.shape == (512, 1024, 1, 1)
+    assert model.classifier.linear.weight.shape == (10, 1024, 1, 1)
 
 
 def _calibrated(model: torch.nn.Module, x: torch.Tensor) -> torch.nn.Module:
@@ -163,8 +183,16 @@ def tiny():
     return _calibrated(build_bcos_resnet("18", num_classes=7), x), x
 
 
-def test_contributions_reproduce_the_logit(tiny):
-    model, x = tiny
+@pytest.fixture(scope="module")
+def tiny_densenet():
+    torch.manual_seed(1)
+    x = add_inverse(torch.rand(3, 3, 32, 32))
+    return _calibrated(build_bcos_densenet("121", num_classes=7), x), x
+
+
+@pytest.mark.parametrize("family", ["tiny", "tiny_densenet"])
+def test_contributions_reproduce_the_logit(family, request):
+    model, x = request.getfixturevalue(family)
     result = dynamic_linear_map(model, x, targets=[0, 3, 6])
     logits = model(x)
     assert result.weights.shape == x.shape and result.contributions.shape == (3, 32, 32)
