@@ -15,11 +15,13 @@ from zoo_vision.blocks import (
     BatchNormUncentered2d,
     BcosConv2d,
     BcosLinear,
+    DetachablePositionNorm2d,
     add_inverse,
     explanation_mode,
 )
 from zoo_vision.explainers.bcos import dynamic_linear_map
-from zoo_vision.models import bcos_densenet_specs
+from zoo_vision.models import bcos_convnext_specs, bcos_densenet_specs
+from zoo_vision.models.bcos_convnext import build_bcos_convnext
 from zoo_vision.models.bcos_densenet import build_bcos_densenet
 from zoo_vision.models.bcos_resnet import build_bcos_resnet
 from zoo_vision.models.bcos_resnet_specs import VARIANTS
@@ -136,6 +138,11 @@ def test_densenet_parameter_counts_are_the_authors(variant):
     assert meta_count(build_bcos_densenet, variant=variant) == bcos_densenet_specs.VARIANTS[variant]["num_params"]
 
 
+@pytest.mark.parametrize("variant", sorted(bcos_convnext_specs.VARIANTS))
+def test_convnext_parameter_counts_are_the_authors(variant):
+    assert meta_count(build_bcos_convnext, variant=variant) == bcos_convnext_specs.VARIANTS[variant]["num_params"]
+
+
 def test_readme_rounding_of_the_counts():
     readme = {"18": 11.69, "34": 21.80, "101": 44.50, "152": 60.13}  # 50: README 25.52M, constructor 25.54M
     for variant, millions in readme.items():
@@ -143,6 +150,8 @@ def test_readme_rounding_of_the_counts():
     readme = {"121": 7.95, "169": 14.08, "201": 19.91, "161": 28.58}
     for variant, millions in readme.items():
         assert round(bcos_densenet_specs.VARIANTS[variant]["num_params"] / 1e6, 2) == millions
+    for variant, millions in {"tiny": 28.54, "base": 88.47}.items():
+        assert round(bcos_convnext_specs.VARIANTS[variant]["num_params"] / 1e6, 2) == millions
 
 
 def test_structure_has_no_relu_no_maxpool_and_a_pre_pool_classifier():
@@ -163,6 +172,42 @@ def test_densenet_structure():
     assert layer.conv1.linear.weight.shape == (128, 512 + 15 * 32, 1, 1)
     assert model.features.transition3.conv.linear.weight.shape == (512, 1024, 1, 1)
     assert model.classifier.linear.weight.shape == (10, 1024, 1, 1)
+
+
+def test_convnext_structure():
+    model = build_bcos_convnext("tiny", num_classes=10)
+    kinds = {type(m).__name__ for m in model.modules()}
+    assert not kinds & {"GELU", "LayerNorm", "Linear", "Conv2d", "BatchNormUncentered2d"}
+    block = model.features[6][8]  # the last block of stage 3 (features: stem, norm, stage, down, ...)
+    assert block.block[0].groups == 384 and block.block[0].linear.weight.shape == (384, 1, 7, 7)
+    assert block.block[2].linear.weight.shape == (1536, 384, 1, 1)
+    assert block.layer_scale.shape == (384, 1, 1) and block.layer_scale.max().item() == pytest.approx(1e-6)
+    assert block.stochastic_depth.p == pytest.approx(0.1 * 14 / 17)  # linear in the block index
+    assert model.features[7][1].linear.weight.shape == (768, 384, 2, 2)
+    assert model.classifier[1].linear.weight.shape == (10, 768, 1, 1)
+    with pytest.raises(InputShapeError):
+        model.eval()(add_inverse(torch.rand(1, 3, 48, 48)))
+
+
+def test_position_norm_normalises_channels_and_detaches_only_the_variance():
+    torch.manual_seed(0)
+    norm = DetachablePositionNorm2d(5, eps=1e-6)
+    assert norm.bias is None
+    with torch.no_grad():
+        norm.weight.uniform_(0.5, 1.5)
+    x = torch.randn(2, 5, 3, 4) * 2 + 1
+    mean, var = x.mean(1, keepdim=True), x.var(1, unbiased=False, keepdim=True)
+    expected = (x - mean) / (var + 1e-6).sqrt() * norm.weight[:, None, None]
+    torch.testing.assert_close(norm(x), expected)
+    x1, x2 = x.clone().requires_grad_(), x.clone().requires_grad_()
+    with explanation_mode(norm):
+        out = norm(x1)
+        out[:, 0].sum().backward()
+    torch.testing.assert_close(out, expected)
+    norm(x2)[:, 0].sum().backward()
+    assert not torch.allclose(x1.grad, x2.grad)
+    # detached: a linear map of x (centring is linear), so W(x)ᵀx is the output
+    torch.testing.assert_close((x1.grad * x).sum(), expected[:, 0].sum(), rtol=1e-5, atol=1e-5)
 
 
 def _calibrated(model: torch.nn.Module, x: torch.Tensor) -> torch.nn.Module:
@@ -190,13 +235,26 @@ def tiny_densenet():
     return _calibrated(build_bcos_densenet("121", num_classes=7), x), x
 
 
-@pytest.mark.parametrize("family", ["tiny", "tiny_densenet"])
+@pytest.fixture(scope="module")
+def tiny_convnext():
+    torch.manual_seed(2)
+    model = build_bcos_convnext("tiny", num_classes=7).eval()
+    with torch.no_grad():  # layer scale 1e-6 at init would leave only the stem and the downsamplings
+        for block in model.modules():
+            if hasattr(block, "layer_scale"):
+                block.layer_scale.fill_(1.0)
+    return model, add_inverse(torch.rand(3, 3, 32, 32))
+
+
+@pytest.mark.parametrize("family", ["tiny", "tiny_densenet", "tiny_convnext"])
 def test_contributions_reproduce_the_logit(family, request):
     model, x = request.getfixturevalue(family)
-    result = dynamic_linear_map(model, x, targets=[0, 3, 6])
     logits = model(x)
+    bias = model.logit_layer.logit_bias
+    targets = (logits - bias).abs().argmax(1)  # the class furthest from the bias: a relative check bites
+    result = dynamic_linear_map(model, x, targets=targets.tolist())
     assert result.weights.shape == x.shape and result.contributions.shape == (3, 32, 32)
-    selected = logits[torch.arange(3), [0, 3, 6]] - model.logit_layer.logit_bias
+    selected = logits.gather(1, targets[:, None])[:, 0] - bias
     assert selected.abs().min() > 1e-3  # a real check, not two near-zero numbers: relative to 1e-4
     torch.testing.assert_close(result.contributions.sum((1, 2)), selected, rtol=1e-4, atol=1e-7)
     torch.testing.assert_close(result.logits, logits)

@@ -6,6 +6,7 @@ from zoo import hookimpl
 from zoo_vision.data import idx, image_folder
 from zoo_vision.explainers import EXPLAINERS
 from zoo_vision.models import (
+    bcos_convnext_specs,
     bcos_densenet_specs,
     bcos_resnet_specs,
     convit_specs,
@@ -21,7 +22,7 @@ from zoo_vision.models import (
 def zoo_models() -> list:
     return [*pvt_v2_specs.MODELS, *pvt_v1_specs.MODELS, *convit_specs.MODELS, *eca_resnet_specs.MODELS,
             *inception_v4_specs.MODELS, *vanillanet_specs.MODELS, *bcos_resnet_specs.MODELS,
-            *bcos_densenet_specs.MODELS]
+            *bcos_densenet_specs.MODELS, *bcos_convnext_specs.MODELS]
 
 
 @hookimpl

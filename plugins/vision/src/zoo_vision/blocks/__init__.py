@@ -6,6 +6,7 @@ from zoo_vision.blocks.bcos import (
     BcosConv2d,
     BcosLinear,
     DetachableModule,
+    DetachablePositionNorm2d,
     LogitLayer,
     NormedConv2d,
     NormedLinear,
@@ -17,6 +18,7 @@ from zoo_vision.blocks.eca import EfficientChannelAttention, eca_kernel_size
 from zoo_vision.blocks.mlp import ConvMlp, Mlp
 from zoo_vision.blocks.series_activation import SeriesActivation, fold_batchnorm
 
-__all__ = ["BatchNormUncentered2d", "BcosConv2d", "BcosLinear", "ConvMlp", "DetachableModule", "DropPath",
-           "EfficientChannelAttention", "LogitLayer", "Mlp", "NormedConv2d", "NormedLinear", "SeriesActivation",
-           "SpatialReductionAttention", "add_inverse", "eca_kernel_size", "explanation_mode", "fold_batchnorm"]
+__all__ = ["BatchNormUncentered2d", "BcosConv2d", "BcosLinear", "ConvMlp", "DetachableModule",
+           "DetachablePositionNorm2d", "DropPath", "EfficientChannelAttention", "LogitLayer", "Mlp", "NormedConv2d",
+           "NormedLinear", "SeriesActivation", "SpatialReductionAttention", "add_inverse", "eca_kernel_size",
+           "explanation_mode", "fold_batchnorm"]

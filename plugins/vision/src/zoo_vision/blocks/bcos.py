@@ -191,6 +191,33 @@ class BatchNormUncentered2d(nn.BatchNorm2d, DetachableModule):
         return out
 
 
+class DetachablePositionNorm2d(nn.LayerNorm, DetachableModule):
+    """LayerNorm over the channels of each position of ``[B, C, H, W]`` ("pn", the B-cos ConvNeXts').
+
+    Centred (the mean is a linear map of ``x``); ``bias=False`` drops β (the authors' ``NoBias``). In
+    explanation mode the variance is detached, so the layer is a linear map of ``x`` for the graph.
+    """
+
+    def __init__(self, num_features: int, eps: float = 1e-5, bias: bool = False):
+        DetachableModule.__init__(self)
+        super().__init__(num_features, eps=eps)
+        if not bias:
+            del self.bias
+            self.bias = None
+
+    def forward(self, x: Tensor) -> Tensor:
+        if not self.detach:
+            return F.layer_norm(x.permute(0, 2, 3, 1), self.normalized_shape, self.weight, self.bias,
+                                self.eps).permute(0, 3, 1, 2)
+        var, mean = torch.var_mean(x, dim=1, unbiased=False, keepdim=True)
+        out = (x - mean) / (var.detach() + self.eps).sqrt()
+        if self.weight is not None:
+            out = out * self.weight[None, :, None, None]
+        if self.bias is not None:
+            out = out + self.bias[None, :, None, None]
+        return out
+
+
 class LogitLayer(nn.Module):
     """``y / T + b`` on the logits: a fixed temperature and a fixed (not learned) logit bias."""
 
