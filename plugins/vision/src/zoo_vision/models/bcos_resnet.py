@@ -86,8 +86,8 @@ class BcosResNet(nn.Module):
             return BcosConv2d(cin, cout, kernel_size, stride, padding, b=b, max_out=max_out)
 
         self.conv1 = conv(in_chans, 64, 7, 2, 3)
-        self.bn1 = BatchNormUncentered2d(64)
         self.pool = nn.AvgPool2d(3, 2, 1)  # the authors' stand-in for the max-pool, which is not linear
+        self.bn1 = BatchNormUncentered2d(64)
         cin = 64
         for stage, depth in enumerate(layers):
             planes, stride = 64 * 2**stage, 1 if stage == 0 else 2
