@@ -20,11 +20,12 @@ from zoo_vision.blocks import (
     explanation_mode,
 )
 from zoo_vision.explainers.bcos import dynamic_linear_map
-from zoo_vision.models import bcos_convnext_specs, bcos_densenet_specs
+from zoo_vision.models import bcos_convnext_specs, bcos_densenet_specs, bcos_vit_specs
 from zoo_vision.models.bcos_convnext import build_bcos_convnext
 from zoo_vision.models.bcos_densenet import build_bcos_densenet
 from zoo_vision.models.bcos_resnet import build_bcos_resnet
 from zoo_vision.models.bcos_resnet_specs import VARIANTS
+from zoo_vision.models.bcos_vit import build_bcos_vit
 
 from ._timm_cnn import meta_count
 
@@ -143,6 +144,11 @@ def test_convnext_parameter_counts_are_the_authors(variant):
     assert meta_count(build_bcos_convnext, variant=variant) == bcos_convnext_specs.VARIANTS[variant]["num_params"]
 
 
+@pytest.mark.parametrize("variant", sorted(bcos_vit_specs.VARIANTS))
+def test_vit_parameter_counts_are_the_authors(variant):
+    assert meta_count(build_bcos_vit, variant=variant) == bcos_vit_specs.VARIANTS[variant]["num_params"]
+
+
 def test_readme_rounding_of_the_counts():
     readme = {"18": 11.69, "34": 21.80, "101": 44.50, "152": 60.13}  # 50: README 25.52M, constructor 25.54M
     for variant, millions in readme.items():
@@ -150,6 +156,8 @@ def test_readme_rounding_of_the_counts():
     readme = {"121": 7.95, "169": 14.08, "201": 19.91, "161": 28.58}
     for variant, millions in readme.items():
         assert round(bcos_densenet_specs.VARIANTS[variant]["num_params"] / 1e6, 2) == millions
+    for variant, millions in {"ti": 5.80, "b": 86.90, "l": 178.79}.items():  # s: README 22.28M, constructor 22.22M
+        assert round(bcos_vit_specs.VARIANTS[variant]["num_params"] / 1e6, 2) == millions
     for variant, millions in {"tiny": 28.54, "base": 88.47}.items():
         assert round(bcos_convnext_specs.VARIANTS[variant]["num_params"] / 1e6, 2) == millions
 
@@ -300,3 +308,60 @@ def test_bad_inputs_and_configs():
         build_bcos_resnet("20")
     with pytest.raises(ConfigError, match="num_classes"):
         build_bcos_resnet("18", num_classes=1)
+
+
+def test_vit_contributions_plus_the_positional_embeddings_share_reproduce_the_logit():
+    """The sin-cos embedding is an input-independent term added to the tokens: the image's
+    contributions sum to the logit less the bias less the embedding's share Σ (∂y/∂pe)·pe."""
+    torch.manual_seed(3)
+    model = build_bcos_vit("ti", num_classes=5, patch_size=8).eval()
+    with torch.no_grad():
+        for tensor in model.parameters():
+            if tensor.ndim == 1:  # norm gains: away from 1 so that a missing gain would show
+                tensor.uniform_(0.5, 1.5)
+    x = add_inverse(torch.rand(2, 3, 16, 24))  # 2 x 3 patches: a non-square grid
+    captured = {}
+
+    def leaf_embedding(module, inputs, output):
+        captured["pe"] = output.detach().requires_grad_()
+        return captured["pe"]
+
+    handle = model[0].positional_embedding.register_forward_hook(leaf_embedding)
+    try:
+        image = x.clone().requires_grad_()
+        with explanation_mode(model), torch.enable_grad():
+            logits = model(image)
+            targets = (logits - model[1].logit_bias).abs().argmax(1)
+            score = logits.gather(1, targets[:, None])[:, 0]
+            w_img, w_pe = torch.autograd.grad(score.sum(), [image, captured["pe"]])
+    finally:
+        handle.remove()
+    # the embedding is shared by the batch: its gradient sums both samples, so explain one at a time
+    result = dynamic_linear_map(model, x[:1], targets=int(targets[0]))
+    with explanation_mode(model):
+        single = model[0].positional_embedding.register_forward_hook(leaf_embedding)
+        try:
+            score = model(x[:1].clone().requires_grad_())[0, int(targets[0])]
+            (g_pe,) = torch.autograd.grad(score, captured["pe"])
+        finally:
+            single.remove()
+    pe_share = (g_pe * captured["pe"]).sum()
+    selected = score.detach() - model[1].logit_bias
+    assert selected.abs() > 1e-2 and pe_share.abs() > 1e-4
+    torch.testing.assert_close(result.contributions.sum() + pe_share, selected, rtol=1e-4, atol=1e-6)
+    assert not torch.allclose(result.contributions.sum(), selected, rtol=1e-3, atol=0)
+    torch.testing.assert_close(w_img[:1], result.weights, rtol=1e-4, atol=1e-7)  # batched W(x) = single
+
+
+def test_vit_structure_and_explain():
+    model = build_bcos_vit("s", num_classes=4, patch_size=8)
+    kinds = {type(m).__name__ for m in model.modules()}
+    assert not kinds & {"GELU", "LayerNorm"}
+    assert sum(type(m) is torch.nn.Linear for m in model.modules()) == 12  # the plain to_qkv only
+    assert model[0].to_patch_embedding.linear.linear.weight.shape == (384, 8 * 8 * 6)
+    assert model[1].logit_bias == pytest.approx(math.log(1 / 3))
+    x = add_inverse(torch.rand(1, 3, 16, 16))
+    maps = zoo.explain(model, x, method="bcos-contributions").maps
+    assert maps.shape == (1, 16, 16) and maps.max() == pytest.approx(1.0)
+    with pytest.raises(InputShapeError):
+        model(add_inverse(torch.rand(1, 3, 20, 16)))

@@ -9,6 +9,7 @@ from zoo_vision.models import (
     bcos_convnext_specs,
     bcos_densenet_specs,
     bcos_resnet_specs,
+    bcos_vit_specs,
     convit_specs,
     eca_resnet_specs,
     inception_v4_specs,
@@ -22,7 +23,8 @@ from zoo_vision.models import (
 def zoo_models() -> list:
     return [*pvt_v2_specs.MODELS, *pvt_v1_specs.MODELS, *convit_specs.MODELS, *eca_resnet_specs.MODELS,
             *inception_v4_specs.MODELS, *vanillanet_specs.MODELS, *bcos_resnet_specs.MODELS,
-            *bcos_densenet_specs.MODELS, *bcos_convnext_specs.MODELS]
+            *bcos_densenet_specs.MODELS, *bcos_convnext_specs.MODELS,
+            *bcos_vit_specs.MODELS]
 
 
 @hookimpl

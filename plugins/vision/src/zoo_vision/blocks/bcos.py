@@ -191,6 +191,27 @@ class BatchNormUncentered2d(nn.BatchNorm2d, DetachableModule):
         return out
 
 
+class DetachableLayerNorm(nn.LayerNorm, DetachableModule):
+    """LayerNorm over the last axis (the B-cos ViTs'): centred, ``bias=False`` drops β; in explanation
+    mode the variance is detached. ``[*, C] -> [*, C]``."""
+
+    def __init__(self, num_features: int, eps: float = 1e-5, bias: bool = False):
+        DetachableModule.__init__(self)
+        super().__init__(num_features, eps=eps)
+        if not bias:
+            del self.bias
+            self.bias = None
+
+    def forward(self, x: Tensor) -> Tensor:
+        if not self.detach:
+            return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+        var, mean = torch.var_mean(x, dim=-1, unbiased=False, keepdim=True)
+        out = (x - mean) / (var.detach() + self.eps).sqrt()
+        if self.weight is not None:
+            out = self.weight * out
+        return out if self.bias is None else out + self.bias
+
+
 class DetachablePositionNorm2d(nn.LayerNorm, DetachableModule):
     """LayerNorm over the channels of each position of ``[B, C, H, W]`` ("pn", the B-cos ConvNeXts').
 
