@@ -15,6 +15,7 @@ from zoo_vision.blocks import (
     BatchNormUncentered2d,
     BcosConv2d,
     BcosLinear,
+    DetachableGroupNorm2d,
     DetachablePositionNorm2d,
     add_inverse,
     explanation_mode,
@@ -156,7 +157,9 @@ def test_readme_rounding_of_the_counts():
     readme = {"121": 7.95, "169": 14.08, "201": 19.91, "161": 28.58}
     for variant, millions in readme.items():
         assert round(bcos_densenet_specs.VARIANTS[variant]["num_params"] / 1e6, 2) == millions
-    for variant, millions in {"ti": 5.80, "b": 86.90, "l": 178.79}.items():  # s: README 22.28M, constructor 22.22M
+    readme = {"simple-vit-ti": 5.80, "simple-vit-b": 86.90, "simple-vit-l": 178.79,  # s: README 22.28M, here 22.22M
+              "vitc-ti": 5.32, "vitc-s": 20.88, "vitc-l": 167.44}  # vitc-b: README 81.37M, constructor 81.33M
+    for variant, millions in readme.items():
         assert round(bcos_vit_specs.VARIANTS[variant]["num_params"] / 1e6, 2) == millions
     for variant, millions in {"tiny": 28.54, "base": 88.47}.items():
         assert round(bcos_convnext_specs.VARIANTS[variant]["num_params"] / 1e6, 2) == millions
@@ -314,7 +317,7 @@ def test_vit_contributions_plus_the_positional_embeddings_share_reproduce_the_lo
     """The sin-cos embedding is an input-independent term added to the tokens: the image's
     contributions sum to the logit less the bias less the embedding's share Σ (∂y/∂pe)·pe."""
     torch.manual_seed(3)
-    model = build_bcos_vit("ti", num_classes=5, patch_size=8).eval()
+    model = build_bcos_vit("simple-vit-ti", num_classes=5, patch_size=8).eval()
     with torch.no_grad():
         for tensor in model.parameters():
             if tensor.ndim == 1:  # norm gains: away from 1 so that a missing gain would show
@@ -354,7 +357,7 @@ def test_vit_contributions_plus_the_positional_embeddings_share_reproduce_the_lo
 
 
 def test_vit_structure_and_explain():
-    model = build_bcos_vit("s", num_classes=4, patch_size=8)
+    model = build_bcos_vit("simple-vit-s", num_classes=4, patch_size=8)
     kinds = {type(m).__name__ for m in model.modules()}
     assert not kinds & {"GELU", "LayerNorm"}
     assert sum(type(m) is torch.nn.Linear for m in model.modules()) == 12  # the plain to_qkv only
@@ -365,3 +368,32 @@ def test_vit_structure_and_explain():
     assert maps.shape == (1, 16, 16) and maps.max() == pytest.approx(1.0)
     with pytest.raises(InputShapeError):
         model(add_inverse(torch.rand(1, 3, 20, 16)))
+
+
+def test_vitc_conv_stem_and_contributions():
+    torch.manual_seed(4)
+    model = build_bcos_vit("vitc-ti", num_classes=5).eval()
+    stem = model[0].to_patch_embedding.conv_stem
+    assert [m.linear.stride for m in stem if isinstance(m, BcosConv2d)] == [(2, 2)] * 4  # 6->24->48->96->192
+    assert model[0].to_patch_embedding.linear.linear.weight.shape == (192, 192) and len(model[0].transformer) == 11
+    assert model.patch_size == 16
+    x = add_inverse(torch.rand(2, 3, 32, 48))
+    with torch.no_grad():
+        for tensor in model.parameters():
+            if tensor.ndim == 1:
+                tensor.uniform_(0.5, 1.5)
+    result = dynamic_linear_map(model, x, targets=1)
+    assert result.weights.shape == x.shape and torch.isfinite(result.contributions).all()
+    with pytest.raises(InputShapeError):
+        model(add_inverse(torch.rand(1, 3, 24, 32)))
+
+
+def test_group_norm_layer_norm_detaches_only_the_variance():
+    torch.manual_seed(0)
+    norm = DetachableGroupNorm2d(4)
+    x = torch.randn(2, 4, 3, 3) * 2 + 1
+    mean, var = x.mean((1, 2, 3), keepdim=True), x.var((1, 2, 3), unbiased=False, keepdim=True)
+    expected = (x - mean) / (var + 1e-5).sqrt()
+    torch.testing.assert_close(norm(x), expected)
+    with explanation_mode(norm):
+        torch.testing.assert_close(norm(x), expected)

@@ -5,6 +5,7 @@ from zoo_vision.blocks.bcos import (
     BatchNormUncentered2d,
     BcosConv2d,
     BcosLinear,
+    DetachableGroupNorm2d,
     DetachableLayerNorm,
     DetachableModule,
     DetachablePositionNorm2d,
@@ -19,7 +20,7 @@ from zoo_vision.blocks.eca import EfficientChannelAttention, eca_kernel_size
 from zoo_vision.blocks.mlp import ConvMlp, Mlp
 from zoo_vision.blocks.series_activation import SeriesActivation, fold_batchnorm
 
-__all__ = ["BatchNormUncentered2d", "BcosConv2d", "BcosLinear", "ConvMlp", "DetachableLayerNorm", "DetachableModule",
-           "DetachablePositionNorm2d", "DropPath", "EfficientChannelAttention", "LogitLayer", "Mlp", "NormedConv2d",
-           "NormedLinear", "SeriesActivation", "SpatialReductionAttention", "add_inverse", "eca_kernel_size",
-           "explanation_mode", "fold_batchnorm"]
+__all__ = ["BatchNormUncentered2d", "BcosConv2d", "BcosLinear", "ConvMlp", "DetachableGroupNorm2d",
+           "DetachableLayerNorm", "DetachableModule", "DetachablePositionNorm2d", "DropPath",
+           "EfficientChannelAttention", "LogitLayer", "Mlp", "NormedConv2d", "NormedLinear", "SeriesActivation",
+           "SpatialReductionAttention", "add_inverse", "eca_kernel_size", "explanation_mode", "fold_batchnorm"]

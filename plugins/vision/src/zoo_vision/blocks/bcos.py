@@ -212,6 +212,28 @@ class DetachableLayerNorm(nn.LayerNorm, DetachableModule):
         return out if self.bias is None else out + self.bias
 
 
+class DetachableGroupNorm2d(nn.GroupNorm, DetachableModule):
+    """GroupNorm of ``[B, C, H, W]`` (default one group: a layer norm over C, H, W — the B-cos ViT-C
+    stems' "GN layer norm"); ``bias=False`` drops β; in explanation mode the variance is detached."""
+
+    def __init__(self, num_channels: int, num_groups: int = 1, eps: float = 1e-5, bias: bool = False):
+        DetachableModule.__init__(self)
+        super().__init__(num_groups, num_channels, eps=eps)
+        if not bias:
+            del self.bias
+            self.bias = None
+
+    def forward(self, x: Tensor) -> Tensor:
+        if not self.detach:
+            return F.group_norm(x, self.num_groups, self.weight, self.bias, self.eps)
+        grouped = x.unflatten(1, (self.num_groups, -1))
+        var, mean = torch.var_mean(grouped, dim=tuple(range(2, grouped.ndim)), unbiased=False, keepdim=True)
+        out = ((grouped - mean) / (var.detach() + self.eps).sqrt()).reshape(x.shape)
+        if self.weight is not None:
+            out = self.weight[None, :, None, None] * out
+        return out if self.bias is None else out + self.bias[None, :, None, None]
+
+
 class DetachablePositionNorm2d(nn.LayerNorm, DetachableModule):
     """LayerNorm over the channels of each position of ``[B, C, H, W]`` ("pn", the B-cos ConvNeXts').
 

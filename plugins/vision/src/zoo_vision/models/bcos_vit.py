@@ -23,7 +23,15 @@ from torch import Tensor, nn
 
 import zoo
 from zoo.errors import ConfigError
-from zoo_vision.blocks.bcos import BcosLinear, DetachableLayerNorm, DetachableModule, LogitLayer, add_inverse
+from zoo_vision.blocks.bcos import (
+    BcosConv2d,
+    BcosLinear,
+    DetachableGroupNorm2d,
+    DetachableLayerNorm,
+    DetachableModule,
+    LogitLayer,
+    add_inverse,
+)
 from zoo_vision.models.bcos_vit_specs import VARIANTS
 
 
@@ -100,14 +108,23 @@ class SimpleViT(nn.Module):
     """The network without the logit bias: ``[B, C, H, W] -> [B, num_classes]``."""
 
     def __init__(self, *, dim: int, depth: int, heads: int, mlp_dim: int, num_classes: int, patch_size: int,
-                 in_chans: int, b: float):
+                 in_chans: int, b: float, conv_stem: list[int] | None = None):
         super().__init__()
 
         def linear(cin: int, cout: int) -> BcosLinear:
             return BcosLinear(cin, cout, b=b)
 
+        stem = {}
+        if conv_stem:  # ViT-C: 3x3 B-cos conv, GN layer norm, (no activation); stride 2 where the width grows
+            layers, cin = [], in_chans
+            for cout in conv_stem:
+                layers += [BcosConv2d(cin, cout, 3, 2 if cout > cin else 1, 1, b=b), DetachableGroupNorm2d(cout),
+                           nn.Identity()]
+                cin = cout
+            stem = {"conv_stem": nn.Sequential(*layers)}
+        patch_dim = (conv_stem[-1] if conv_stem else in_chans) * patch_size**2
         self.to_patch_embedding = nn.Sequential(OrderedDict(
-            rearrage=PatchRearrange(patch_size), linear=linear(in_chans * patch_size**2, dim)))  # sic: their key
+            **stem, rearrage=PatchRearrange(patch_size), linear=linear(patch_dim, dim)))  # sic: their key
         self.positional_embedding = PosEmbSinCos2d()
         self.transformer = nn.Sequential(OrderedDict(
             (f"encoder_{i}", Encoder(dim, heads, mlp_dim, linear)) for i in range(depth)))
@@ -124,15 +141,18 @@ class SimpleViT(nn.Module):
 class BcosSimpleViT(nn.Sequential):
     """``SimpleViT`` then ``LogitLayer``; see the module docstring for shapes."""
 
-    def __init__(self, *, variant: str, num_classes: int = 1000, in_chans: int = 6, patch_size: int = 16,
+    def __init__(self, *, variant: str, num_classes: int = 1000, in_chans: int = 6, patch_size: int | None = None,
                  b: float = 2.0, logit_bias: float | None = None):
         hp = {k: v for k, v in VARIANTS[variant].items() if k not in ("num_params", "top1")}
+        hp["patch_size"] = patch_size or hp["patch_size"]
         if num_classes < 2:
             raise ConfigError(f"bcos-simple-vit: num_classes must be at least 2, got {num_classes}")
         super().__init__(
-            SimpleViT(**hp, num_classes=num_classes, patch_size=patch_size, in_chans=in_chans, b=b),
+            SimpleViT(**hp, num_classes=num_classes, in_chans=in_chans, b=b),
             LogitLayer(None, math.log(1 / (num_classes - 1)) if logit_bias is None else logit_bias))
-        self.in_chans, self.patch_size = in_chans, patch_size
+        self.in_chans = in_chans
+        self.patch_size = hp["patch_size"] * 2 ** sum(  # the stem's stride-2 convs
+            c_out > c_in for c_in, c_out in zip([in_chans, *hp.get("conv_stem", [])], hp.get("conv_stem", [])))
 
     def forward(self, x: Tensor) -> Tensor:
         name = getattr(self, "zoo_name", "bcos-simple-vit")
@@ -141,9 +161,10 @@ class BcosSimpleViT(nn.Sequential):
         return super().forward(x)
 
 
-def build_bcos_vit(variant: str = "s", num_classes: int = 1000, in_chans: int = 6, patch_size: int = 16,
-                   b: float = 2.0, logit_bias: float | None = None) -> BcosSimpleViT:
-    """A B-cos Simple ViT of size ``variant`` ("ti", "s", "b" or "l")."""
+def build_bcos_vit(variant: str = "simple-vit-s", num_classes: int = 1000, in_chans: int = 6,
+                   patch_size: int | None = None, b: float = 2.0, logit_bias: float | None = None) -> BcosSimpleViT:
+    """A B-cos Simple ViT ("simple-vit-{ti,s,b,l}", patch 16) or ViT-C ("vitc-{ti,s,b,l}", conv stem and
+    patch 1); ``patch_size`` None: the variant's."""
     if variant not in VARIANTS:
         raise ConfigError(f"bcos-simple-vit: unknown variant {variant!r}; choose one of {sorted(VARIANTS)}")
     return BcosSimpleViT(variant=variant, num_classes=num_classes, in_chans=in_chans, patch_size=patch_size, b=b,
@@ -151,8 +172,8 @@ def build_bcos_vit(variant: str = "s", num_classes: int = 1000, in_chans: int = 
 
 
 def example_input(config: Mapping) -> Tensor:
-    """A [0, 1] image encoded as ``[x, 1 - x]``: ``[1, 6, 2p, 2p]`` (four patches)."""
-    side = 2 * config.get("patch_size", 16)
+    """A [0, 1] image encoded as ``[x, 1 - x]``: ``[1, 6, 32, 32]`` (four 16-pixel patches)."""
+    side = 32
     channels = config.get("in_chans", 6)
     image = torch.rand(1, channels // 2 if channels % 2 == 0 else channels, side, side)
     return add_inverse(image) if channels % 2 == 0 else image
