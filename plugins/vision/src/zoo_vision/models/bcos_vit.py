@@ -1,14 +1,16 @@
-"""B-cos Simple ViTs: a plain ViT of B-cos linear layers whose attention is a dynamic linear map.
+"""B-cos Simple ViTs and ViT-Cs: plain ViTs of B-cos linear layers whose attention is a dynamic linear map.
 
 Böhle, Singh, Fritz & Schiele, "B-cos Alignment for Inherently Interpretable CNNs and Vision
 Transformers", TPAMI 2024, arXiv:2306.10898; code github.com/B-cos/B-cos-v2 (``bcos/models/vit.py``,
 ``experiments/ImageNet/vit_final``); Simple ViT: Beyer, Zhai & Kolesnikov, "Better plain ViT
-baselines for ImageNet-1k", arXiv:2205.01580. Sizes in :mod:`zoo_vision.models.bcos_vit_specs`.
+baselines for ImageNet-1k", arXiv:2205.01580; ViT-C's conv stem: Xiao et al., "Early Convolutions
+Help Transformers See Better", arXiv:2106.14881. Sizes in :mod:`zoo_vision.models.bcos_vit_specs`.
 
 Input ``[B, in_chans, H, W]``, by default ``[r, g, b, 1-r, 1-g, 1-b]`` in [0, 1], H and W multiples
-of the patch size (224 in the paper); output logits ``[B, num_classes]``. The model is the authors'
-``BcosSequential(SimpleViT, LogitLayer)``: module ``0`` is the network, ``1`` the logit bias, so
-their checkpoints' keys fit. The fixed sin-cos positional embedding is an input-independent term:
+of the patch size times the stem's stride (16 for every registered size; 224 in the paper); output
+logits ``[B, num_classes]``. The model is the authors' ``BcosSequential(SimpleViT, LogitLayer)``:
+module ``0`` is the network, ``1`` the logit bias, so their checkpoints' keys fit.
+The fixed sin-cos positional embedding is an input-independent term:
 ``logit − logit_bias = Σ W(x)·x + Σ (∂logit/∂pe)·pe`` in explanation mode.
 """
 
