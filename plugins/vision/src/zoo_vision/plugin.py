@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from zoo import hookimpl
 from zoo_vision.data import idx, image_folder
+from zoo_vision.explainers import EXPLAINERS
 from zoo_vision.models import (
+    bcos_convnext_specs,
+    bcos_densenet_specs,
+    bcos_resnet_specs,
+    bcos_vit_specs,
     convit_specs,
     eca_resnet_specs,
     inception_v4_specs,
@@ -17,9 +22,16 @@ from zoo_vision.models import (
 @hookimpl
 def zoo_models() -> list:
     return [*pvt_v2_specs.MODELS, *pvt_v1_specs.MODELS, *convit_specs.MODELS, *eca_resnet_specs.MODELS,
-            *inception_v4_specs.MODELS, *vanillanet_specs.MODELS]
+            *inception_v4_specs.MODELS, *vanillanet_specs.MODELS, *bcos_resnet_specs.MODELS,
+            *bcos_densenet_specs.MODELS, *bcos_convnext_specs.MODELS,
+            *bcos_vit_specs.MODELS]
 
 
 @hookimpl
 def zoo_datasets() -> list:
     return [*image_folder.DATASETS, *idx.DATASETS]
+
+
+@hookimpl
+def zoo_explainers() -> list:
+    return [*EXPLAINERS]

@@ -1,10 +1,26 @@
 """Reusable layers of zoo-vision (torch), in the style of ``monai.networks.blocks``: import them from here."""
 
 from zoo_vision.blocks.attention import SpatialReductionAttention
+from zoo_vision.blocks.bcos import (
+    BatchNormUncentered2d,
+    BcosConv2d,
+    BcosLinear,
+    DetachableGroupNorm2d,
+    DetachableLayerNorm,
+    DetachableModule,
+    DetachablePositionNorm2d,
+    LogitLayer,
+    NormedConv2d,
+    NormedLinear,
+    add_inverse,
+    explanation_mode,
+)
 from zoo_vision.blocks.drop_path import DropPath
 from zoo_vision.blocks.eca import EfficientChannelAttention, eca_kernel_size
 from zoo_vision.blocks.mlp import ConvMlp, Mlp
 from zoo_vision.blocks.series_activation import SeriesActivation, fold_batchnorm
 
-__all__ = ["ConvMlp", "DropPath", "EfficientChannelAttention", "Mlp", "SeriesActivation", "SpatialReductionAttention",
-           "eca_kernel_size", "fold_batchnorm"]
+__all__ = ["BatchNormUncentered2d", "BcosConv2d", "BcosLinear", "ConvMlp", "DetachableGroupNorm2d",
+           "DetachableLayerNorm", "DetachableModule", "DetachablePositionNorm2d", "DropPath",
+           "EfficientChannelAttention", "LogitLayer", "Mlp", "NormedConv2d", "NormedLinear", "SeriesActivation",
+           "SpatialReductionAttention", "add_inverse", "eca_kernel_size", "explanation_mode", "fold_batchnorm"]
