@@ -50,15 +50,13 @@ def weights_num_params(spec: ModelSpec, weights: WeightsSpec | None) -> int:
     is counted by running its builder on the meta device, which allocates and initialises nothing.
     Only then is the model's code imported.
     """
-    from zoo.building import merge_config
+    from zoo.building import instantiate, merge_config
 
     if weights is None or not weights.config:
         return spec.num_params
     config = merge_config(spec, weights.config)
     if config == dict(spec.default_config):
         return spec.num_params
-    from zoo.building import instantiate
-
     return sum(p.numel() for p in instantiate(spec, config, meta=True).parameters())
 
 
@@ -92,9 +90,13 @@ def saved_config(reference: Reference) -> dict[str, Any]:
         from zoo.hub import fetch_repo
 
         return read_folder_config(fetch_repo(reference.repo_id, reference.revision, patterns=("config.json",)))
+    return read_folder_config(_existing_folder(reference))
+
+
+def _existing_folder(reference: Reference) -> Path:
     if not reference.path.is_dir():
         raise ConfigError(f"{reference.text!r} is not a folder written by zoo.save (no such directory)")
-    return read_folder_config(reference.path)
+    return reference.path
 
 
 def info(name: str | os.PathLike) -> dict[str, Any]:
@@ -185,9 +187,8 @@ def load(name: str | os.PathLike, pretrained: bool = False, *, device: Any = Non
             evict(folder / WEIGHTS_FILE)  # bad bytes must not stay in the shared cache as this commit's file
             raise
     elif reference.kind == "folder":
-        if not reference.path.is_dir():
-            raise ConfigError(f"{reference.text!r} is not a folder written by zoo.save (no such directory)")
-        model = _load_folder(reference.path, source=str(reference.path))
+        folder = _existing_folder(reference)
+        model = _load_folder(folder, source=str(folder))
     else:
         spec = registered_model(reference)
         weights = _select_weights(spec, reference.tag, pretrained)
