@@ -1,6 +1,6 @@
 """Reusable layers of zoo-vision (torch), in the style of ``monai.networks.blocks``: import them from here."""
 
-from zoo_vision.blocks.attention import SpatialReductionAttention
+from zoo_vision.blocks.attention import MultiHeadSelfAttention, SpatialReductionAttention
 from zoo_vision.blocks.bcos import (
     BatchNormUncentered2d,
     BcosConv2d,
@@ -22,5 +22,6 @@ from zoo_vision.blocks.series_activation import SeriesActivation, fold_batchnorm
 
 __all__ = ["BatchNormUncentered2d", "BcosConv2d", "BcosLinear", "ConvMlp", "DetachableGroupNorm2d",
            "DetachableLayerNorm", "DetachableModule", "DetachablePositionNorm2d", "DropPath",
-           "EfficientChannelAttention", "LogitLayer", "Mlp", "NormedConv2d", "NormedLinear", "SeriesActivation",
+           "EfficientChannelAttention", "LogitLayer", "Mlp", "MultiHeadSelfAttention", "NormedConv2d",
+           "NormedLinear", "SeriesActivation",
            "SpatialReductionAttention", "add_inverse", "eca_kernel_size", "explanation_mode", "fold_batchnorm"]

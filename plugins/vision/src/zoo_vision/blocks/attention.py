@@ -1,7 +1,12 @@
-"""Spatial-reduction attention, the attention of the Pyramid Vision Transformers.
+"""Attention layers on tokens ``[B, N, C]``.
 
-Wang et al., "Pyramid Vision Transformer: A Versatile Backbone for Dense Prediction without
-Convolutions", arXiv:2102.12122 (ICCV 2021), §3.3, and "PVT v2", arXiv:2106.13797 (linear SRA).
+``MultiHeadSelfAttention``: the transformer's scaled dot-product self-attention (Vaswani et al.,
+"Attention Is All You Need", arXiv:1706.03762, §3.2) as ViT and DeiT use it (Dosovitskiy et al.,
+arXiv:2010.11929; Touvron et al., arXiv:2012.12877).
+
+``SpatialReductionAttention``: the attention of the Pyramid Vision Transformers (Wang et al.,
+"Pyramid Vision Transformer: A Versatile Backbone for Dense Prediction without Convolutions",
+arXiv:2102.12122 (ICCV 2021), §3.3, and "PVT v2", arXiv:2106.13797 (linear SRA)).
 """
 
 from __future__ import annotations
@@ -9,6 +14,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from zoo.errors import ConfigError
 
 
 class SpatialReductionAttention(nn.Module):
@@ -51,5 +58,28 @@ class SpatialReductionAttention(nn.Module):
         b, n, c = x.shape
         q = self.q(x).reshape(b, n, self.heads, -1).transpose(1, 2)
         k, v = self.kv(self._reduced(x, hw)).reshape(b, -1, 2, self.heads, c // self.heads).permute(2, 0, 3, 1, 4)
+        out = F.scaled_dot_product_attention(q, k, v)
+        return self.proj(out.transpose(1, 2).reshape(b, n, c))
+
+
+class MultiHeadSelfAttention(nn.Module):
+    """Multi-head self-attention with one fused ``qkv`` projection, ``[B, N, C] -> [B, N, C]``.
+
+    ``qkv`` maps each token to queries, keys and values (laid out ``(3, heads, C / heads)`` along
+    the output, as in ViT/DeiT and timm, so their checkpoints load unchanged); each head attends with
+    ``softmax(q·kᵀ / sqrt(C / heads))``; ``proj`` mixes the concatenated heads.
+    """
+
+    def __init__(self, dim: int, heads: int, qkv_bias: bool = True):
+        super().__init__()
+        if dim % heads:
+            raise ConfigError(f"MultiHeadSelfAttention: dim {dim} is not divisible by {heads} heads")
+        self.heads = heads
+        self.qkv = nn.Linear(dim, 3 * dim, bias=qkv_bias)
+        self.proj = nn.Linear(dim, dim)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, n, c = x.shape
+        q, k, v = self.qkv(x).reshape(b, n, 3, self.heads, c // self.heads).permute(2, 0, 3, 1, 4)
         out = F.scaled_dot_product_attention(q, k, v)
         return self.proj(out.transpose(1, 2).reshape(b, n, c))
