@@ -199,7 +199,7 @@ def test_bad_input_and_config_are_clear_errors():
     model = tiny()
     with pytest.raises(InputShapeError):
         model(torch.randn(1, 3, 32, 40))
-    with pytest.raises(ConfigError, match="small to large"):
+    with pytest.raises(ConfigError, match="small to large"), torch.device("meta"):
         snnet.build_snnet(anchors=["small", "tiny"])
     with pytest.raises(ConfigError, match="an anchor is"):
         snnet.build_snnet(anchors=["tiny", {"dim": 8}])
@@ -236,3 +236,26 @@ def test_grad_cam_through_the_declared_layer_in_a_stitched_configuration():
     heat = torch.as_tensor(explanation.maps)
     assert heat.shape[0] == 2 and heat.shape[-2:] == (32, 32)
     assert torch.isfinite(heat).all() and heat.amax() > 0
+
+
+class _Noise(torch.utils.data.Dataset):
+    num_classes, in_channels = 5, 3
+
+    def __init__(self, n: int, seed: int):
+        generator = torch.Generator().manual_seed(seed)
+        self.images = torch.randn(n, 3, 32, 32, generator=generator)
+        self.labels = torch.randint(5, (n,), generator=generator)
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, index: int):
+        return self.images[index], int(self.labels[index])
+
+
+def test_zoo_train_runs_the_paper_recipe_drawing_configurations(tmp_path):
+    recipe = snnet_specs.PAPER_RECIPE.replace(epochs=1, batch_size=4, warmup_epochs=0)
+    result = zoo.train("snnet-deit", (_Noise(8, 0), _Noise(4, 1)), out=tmp_path / "run", recipe=recipe,
+                       config={**TINY, "config_id": 12}, progress=False)
+    trained = zoo.load(tmp_path / "run" / "last")
+    assert trained.config_id == 12 and "best" in result

@@ -126,6 +126,17 @@ def config_flops(config: StitchConfig, dims: list[int], depth: int, tokens: int,
     return flops
 
 
+def _augmented_pinv(front: torch.Tensor) -> torch.Tensor:
+    """Pseudo-inverse ``[d_front + 1, tokens]`` of the tokens with a column of ones, in float64."""
+    a = front.reshape(-1, front.shape[-1]).double()
+    return torch.linalg.pinv(torch.cat([a, torch.ones_like(a[:, :1])], dim=1))
+
+
+def _solve(pinv: torch.Tensor, end: torch.Tensor, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
+    solution = pinv @ end.reshape(-1, end.shape[-1]).double().to(pinv.device)
+    return solution[:-1].T.to(dtype).contiguous(), solution[-1].to(dtype)
+
+
 def least_squares_stitch(front: torch.Tensor, end: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """The affine map ``end ≈ front @ weightᵀ + bias`` of least squares (minimum norm) over all tokens.
 
@@ -136,10 +147,7 @@ def least_squares_stitch(front: torch.Tensor, end: torch.Tensor) -> tuple[torch.
     if front.shape[:-1] != end.shape[:-1]:
         raise ConfigError(f"{NAME}: front and end features must hold the same tokens, got {list(front.shape)} "
                           f"and {list(end.shape)}")
-    a = front.reshape(-1, front.shape[-1]).double()
-    b = end.reshape(-1, end.shape[-1]).double().to(a.device)
-    solution = torch.linalg.pinv(torch.cat([a, torch.ones_like(a[:, :1])], dim=1)) @ b
-    return solution[:-1].T.to(front.dtype).contiguous(), solution[-1].to(front.dtype)
+    return _solve(_augmented_pinv(front), end, front.dtype)
 
 
 class StitchingLayer(nn.Module):
@@ -245,15 +253,12 @@ class SNNet(nn.Module):
     def published_results(self) -> tuple[tuple[int, int, float], ...] | None:
         """The authors' ImageNet table ``(flops, params, top1)`` per id when this network is their DeiT
         setting, else ``None``."""
+        return snnet_specs.RESULTS if self._signature() == _authors_signature() else None
+
+    def _signature(self) -> tuple:
         anchor = self.anchors[0]
-        authors = (self.dims == [deit_specs.VARIANTS[a]["dim"] for a in snnet_specs.ANCHORS]
-                   and [a.blocks[0].attn.heads for a in self.anchors]
-                   == [deit_specs.VARIANTS[a]["heads"] for a in snnet_specs.ANCHORS]
-                   and self.depth == deit_specs.DEPTH and self.stitching == (snnet_specs.KERNEL_SIZE,
-                                                                             snnet_specs.STRIDE, snnet_specs.NEAREST)
-                   and anchor.grid == (14, 14) and anchor.in_chans == 3 and anchor.head.out_features == 1000
-                   and self.tail_norm == snnet_specs.TAIL_NORM)
-        return snnet_specs.RESULTS if authors else None
+        return (tuple(self.dims), tuple(a.blocks[0].attn.heads for a in self.anchors), self.depth, self.stitching,
+                anchor.grid, anchor.in_chans, anchor.head.out_features, self.tail_norm)
 
     def select(self, config_id: int | None = None, *, flops: float | None = None, by: str = "flops") -> int:
         """Run configuration ``config_id`` from now on (in eval mode), or, given a ``flops`` budget, the
@@ -298,10 +303,16 @@ class SNNet(nn.Module):
         if len(features) != len(self.anchors) or any(len(f) != self.depth + 1 for f in features):
             raise ConfigError(f"{self.zoo_name}: need {self.depth + 1} feature tensors for each of "
                               f"{len(self.anchors)} anchors")
+        if any(f.shape[:-1] != features[0][0].shape[:-1] for anchor in features for f in anchor):
+            raise ConfigError(f"{self.zoo_name}: every feature tensor must hold the same tokens [B, N]")
+        pinvs = {}  # a front block's pseudo-inverse serves every position that stitches out of it
         for pair_index, (front, end) in enumerate(self.pairs):
             for layer, positions in enumerate(self.layer_positions):
-                # front anchor's tokens out of block f; end anchor's tokens entering block e
-                solutions = [least_squares_stitch(features[front][f + 1], features[end][e]) for f, e in positions]
+                solutions = []
+                for f, e in positions:  # front anchor's tokens out of block f; end anchor's entering block e
+                    if (front, f) not in pinvs:
+                        pinvs[front, f] = _augmented_pinv(features[front][f + 1])
+                    solutions.append(_solve(pinvs[front, f], features[end][e], features[front][f + 1].dtype))
                 transform = self.stitch_layers[pair_index][layer].transform
                 transform.weight.copy_(torch.stack([w for w, _ in solutions]).mean(0))
                 transform.bias.copy_(torch.stack([b for _, b in solutions]).mean(0))
@@ -352,6 +363,14 @@ class SNNet(nn.Module):
         else:
             config_id = self.config_id
         return self.forward_config(x, config_id)
+
+
+def _authors_signature() -> tuple:
+    variants = [deit_specs.VARIANTS[a] for a in snnet_specs.ANCHORS]
+    grid = snnet_specs.IMAGE_SIZE // deit_specs.PATCH
+    return (tuple(v["dim"] for v in variants), tuple(v["heads"] for v in variants), deit_specs.DEPTH,
+            (snnet_specs.KERNEL_SIZE, snnet_specs.STRIDE, snnet_specs.NEAREST), (grid, grid), 3, 1000,
+            snnet_specs.TAIL_NORM)
 
 
 def _anchor(spec, num_classes: int, in_chans: int, img_size: int, drop_path: float, depth: int) -> DeiT:
