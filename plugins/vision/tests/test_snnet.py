@@ -178,6 +178,8 @@ def test_select_by_id_and_by_flops(authors):
         authors.select(71)
     with pytest.raises(ConfigError, match="not both"):
         authors.select()
+    with pytest.raises(ConfigError, match="a FLOPs count"):
+        authors.select(flops="5G")
     with pytest.raises(ConfigError, match="published accuracies"):
         tiny().select(flops=1e9, by="top1")
 

@@ -275,6 +275,8 @@ class SNNet(nn.Module):
         return config_id
 
     def _within_budget(self, flops: float, by: str) -> int:
+        if isinstance(flops, bool) or not isinstance(flops, (int, float)):
+            raise ConfigError(f"{self.zoo_name}: select(flops=...) is a FLOPs count such as 5e9, got {flops!r}")
         if by not in ("flops", "top1"):
             raise ConfigError(f"{self.zoo_name}: select(by=...) is 'flops' or 'top1', got {by!r}")
         costs = [self.flops(c.id) for c in self.stitch_configs]
