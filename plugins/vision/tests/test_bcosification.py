@@ -72,15 +72,26 @@ def test_the_six_channel_stem_computes_the_original_stem_on_the_normalised_image
 
 
 def test_contributions_reproduce_the_logit(eca):
-    # the logit bias is left out so that float32 keeps the tiny logits of an un-fine-tuned network
-    net = zoo_vision.bcosify(eca, logit_bias=0.0)
+    torch.manual_seed(0)
+    net = zoo_vision.bcosify(eca)
     x = add_inverse(torch.rand(3, 3, 32, 32))
+    # as a fine-tuned network: running variances from the batch and a larger classifier, so that the
+    # logits stand far from the bias (a freshly converted network's sit within ~1e-2 of it)
+    for m in net.modules():
+        if isinstance(m, BatchNormUncentered2d):
+            m.momentum = 1.0
+    with torch.no_grad():
+        net.train()(x)
+        net.classifier.linear.weight.mul_(30)
+    net.eval()
     targets = torch.tensor([1, 2, 3])
     result = dynamic_linear_map(net, x, targets=targets.tolist())
-    logits = result.logits[torch.arange(3), targets]
-    torch.testing.assert_close(result.contributions.sum((1, 2)), logits, rtol=1e-4, atol=0)
-    # the map is w.r.t. the normalised input, as documented
-    assert result.weights.shape == x.shape
+    logits = result.logits[torch.arange(3), targets] - net.logit_layer.logit_bias
+    assert logits.abs().min() > 0.05
+    torch.testing.assert_close(result.contributions.sum((1, 2)), logits, rtol=1e-4, atol=1e-5)
+    # the map is w.r.t. the normalised input, as documented: the raw [x, 1-x] would leave W(x)·mean/std over
+    raw = (result.weights * x).sum((1, 2, 3))
+    assert (raw - logits).abs().min() > 1e-3
     torch.testing.assert_close(net(x), result.logits)
     maps = zoo.explain(net, x, method="bcos-contributions", targets=targets.tolist()).maps
     assert maps.shape == (3, 32, 32) and maps.min() >= 0 and maps.max() <= 1
