@@ -36,14 +36,18 @@ def _vanillanet() -> nn.Module:
 
 
 class _Activations(nn.Module):
-    """Every pointwise rule and both max-pool rules on one small net."""
+    """Every pointwise rule, both max-pool rules and both norm rules on one small net."""
 
     def __init__(self):
         super().__init__()
         self.body = nn.Sequential(
-            nn.Conv2d(3, 8, 3, padding=1), nn.GELU(), nn.Conv2d(8, 8, 3), nn.SiLU(), nn.Sigmoid(),
-            nn.Conv2d(8, 8, 1), nn.Tanh(), nn.ELU(0.5), nn.Hardswish(), nn.Softplus(2.0), nn.MaxPool2d(2),
-            nn.AdaptiveMaxPool2d(2), nn.Flatten(), nn.Linear(32, 5))
+            nn.Conv2d(3, 8, 3, padding=1), nn.GroupNorm(2, 8), nn.GELU(), nn.Conv2d(8, 8, 3), nn.SiLU(),
+            nn.Sigmoid(), nn.Conv2d(8, 8, 1), nn.Tanh(), nn.ELU(0.5), nn.Hardswish(), nn.Softplus(2.0),
+            nn.MaxPool2d(2), nn.AdaptiveMaxPool2d(2), nn.Flatten(), nn.LayerNorm(32), nn.Linear(32, 5))
+        for m in self.body:
+            if isinstance(m, (nn.GroupNorm, nn.LayerNorm)):
+                nn.init.normal_(m.weight, 1, 0.2)
+                nn.init.normal_(m.bias, 0, 0.2)
 
     def forward(self, x):
         return self.body(x)

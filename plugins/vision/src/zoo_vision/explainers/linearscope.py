@@ -17,15 +17,16 @@ The rules, per unit (``a`` the unit's input on the ``x`` half):
   ``σ(0) = 0``; for ``σ(0) ≠ 0`` (sigmoid) ``σ(a)/a`` is unbounded near 0, so we take the secant
   through ``(0, σ(0))`` and count ``σ(0)`` as a bias (our choice);
 - max-pooling (plain or adaptive): ``z`` taken at the arg-max positions of ``a``;
+- layer and group norm: ``z`` normalised with the mean and variance of ``a`` (an affine map);
 - a channel gate ``x · g(x)`` (ECA, and the B-cosified gate): ``z · g(a)``.
 
 The rules are applied at the level of ``torch`` functions (a :class:`torch.overrides.TorchFunctionMode`),
 so a model calling ``torch.relu_`` or ``F.leaky_relu`` is covered as well as one with ``nn.ReLU``
 modules; in-place activations are computed out of place (models use their return value). Gates are
 rules on modules. Any other operation on the two halves that is not known to be linear — a softmax,
-a product of two activations, a normalisation by the activations' own statistics, a batch norm in
-training mode — raises :class:`zoo.errors.ExplainError` naming it. The network must keep the batch
-axis first and not mix samples (eval mode, as the explainer sets).
+a product of two activations (attention), a division by an activation, a batch norm in training
+mode — raises :class:`zoo.errors.ExplainError` naming it. The network must keep the batch axis
+first and not mix samples (eval mode, as the explainer sets).
 
 Quantities (:func:`linear_interpreter`): ``b(x)`` is the second output at ``z = 0`` (the bias
 contribution, which the paper finds classifiers rely on heavily); the rows of ``A(x)`` for a class
@@ -151,6 +152,8 @@ class _Scope(TorchFunctionMode):
             out = self._pointwise(func, args, kwargs)
         elif func in _MAX_POOLS:
             out = self._max_pool(func, args, kwargs)
+        elif func in (F.layer_norm, F.group_norm):
+            out = self._norm(func, args, kwargs)
         else:
             self._check_linear(func, args, kwargs, streams)
             out = func(*args, **kwargs)
@@ -180,7 +183,7 @@ class _Scope(TorchFunctionMode):
             return
         raise ExplainError(f"linearscope: no linear-interpreter rule for {_name(func)} on the activations "
                            "(supported non-linearities: ReLU, leaky ReLU, pointwise activations, max-pooling, "
-                           "channel gates)")
+                           "layer/group norm, channel gates)")
 
     def _gain(self, func: Any, args: tuple, kwargs: dict) -> Tensor:
         a = args[0]
@@ -213,6 +216,34 @@ class _Scope(TorchFunctionMode):
         # the secant through (0, σ(0)): σ(x) = gain·x + σ(0) on the first half; the slope at 0 where x = 0
         gain = torch.where(xa == 0, slope, (out_x - at_zero) / torch.where(xa == 0, 1.0, xa))
         return torch.cat([out_x, gain * za + at_zero])
+
+    def _norm(self, func: Any, args: tuple, kwargs: dict) -> Tensor:
+        """Layer/group norm: the second half is normalised with the first half's mean and variance."""
+        bound = inspect.signature(func).bind(*args, **kwargs)
+        bound.apply_defaults()
+        options = dict(bound.arguments)
+        a = options.pop("input")
+        weight, bias, eps = options["weight"], options["bias"], options["eps"]
+        if any(self._is_stream(t) for t in (weight, bias) if isinstance(t, Tensor)):
+            raise ExplainError(f"linearscope: {_name(func)} with an activation as its weight or bias is not linear")
+        xa, za = _halves(a, func)
+        out_x = func(xa, **options)
+        if func is F.layer_norm:
+            dims = tuple(range(-len(options["normalized_shape"]), 0))
+            var, mean = torch.var_mean(xa, dim=dims, unbiased=False, keepdim=True)
+            out_z = (za - mean) / torch.sqrt(var + eps)
+            affine_shape = (1,) * (a.ndim - len(dims)) + tuple(options["normalized_shape"])
+        else:
+            groups = za.unflatten(1, (options["num_groups"], -1))
+            var, mean = torch.var_mean(xa.unflatten(1, (options["num_groups"], -1)),
+                                       dim=tuple(range(2, groups.ndim)), unbiased=False, keepdim=True)
+            out_z = ((groups - mean) / torch.sqrt(var + eps)).reshape(za.shape)
+            affine_shape = (1, -1) + (1,) * (a.ndim - 2)
+        if weight is not None:
+            out_z = out_z * weight.reshape(affine_shape)
+        if bias is not None:
+            out_z = out_z + bias.reshape(affine_shape)
+        return torch.cat([out_x, out_z])
 
     def _max_pool(self, func: Any, args: tuple, kwargs: dict) -> Any:
         with_indices = _MAX_POOLS[func]
