@@ -104,8 +104,10 @@ class DetachableGate(DetachableModule):
         super().__init__()
         self.conv = eca.conv
 
+    gate = EfficientChannelAttention.gate
+
     def forward(self, x: Tensor) -> Tensor:
-        gate = torch.sigmoid(self.conv(x.mean((2, 3)).unsqueeze(1))).view(x.shape[0], -1, 1, 1)
+        gate = self.gate(x)
         return x * (gate.detach() if self.detach else gate)
 
 

@@ -40,7 +40,7 @@ import contextlib
 import inspect
 import types
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -258,14 +258,14 @@ class _Scope(TorchFunctionMode):
         return (out, torch.cat([indices, indices])) if wanted else out
 
 
-def _gate_forward(scope: _Scope, compute_gate: Callable[[nn.Module, Tensor], Tensor]):
+def _gate_forward(scope: _Scope):
     """A gated module's forward in the scope: the gate ``g`` of the first half scales both halves."""
 
     def forward(module: nn.Module, x: Tensor) -> Tensor:
         xa, _ = _halves(x, type(module))
         scope.paused = True
         try:
-            gate = compute_gate(module, xa.detach())
+            gate = module.gate(xa.detach())
         finally:
             scope.paused = False
         return x * torch.cat([gate, gate])
@@ -273,29 +273,27 @@ def _gate_forward(scope: _Scope, compute_gate: Callable[[nn.Module, Tensor], Ten
     return forward
 
 
-def _eca_gate(module: nn.Module, x: Tensor) -> Tensor:
-    return torch.sigmoid(module.conv(x.mean((2, 3)).unsqueeze(1))).view(x.shape[0], -1, 1, 1)
-
-
-def _gate_rules() -> dict[type, Callable[[nn.Module, Tensor], Tensor]]:
+def _gated_types() -> tuple[type, ...]:
     from zoo_vision.bcosification import DetachableGate
 
-    return {EfficientChannelAttention: _eca_gate, DetachableGate: _eca_gate}
+    return EfficientChannelAttention, DetachableGate
 
 
 @contextlib.contextmanager
 def _scoped(model: nn.Module) -> Iterator[_Scope]:
     scope = _Scope()
-    rules = _gate_rules()
-    patched = [m for m in model.modules() if type(m) in rules]
-    for m in patched:
-        m.forward = types.MethodType(_gate_forward(scope, rules[type(m)]), m)
+    gated = _gated_types()
+    patched = [(m, vars(m).get("forward")) for m in model.modules() if type(m) in gated]
+    for m, _ in patched:
+        m.forward = types.MethodType(_gate_forward(scope), m)
     try:
         with eval_mode(model), scope:
             yield scope
     finally:
-        for m in patched:
+        for m, previous in patched:
             del m.forward
+            if previous is not None:
+                m.forward = previous
 
 
 def linearscope_forward(model: nn.Module, x: Tensor, z: Tensor) -> tuple[Any, Any]:
