@@ -125,6 +125,8 @@ def test_bad_inputs_raise_zoo_errors(eca):
         zoo_vision.bcosify(eca, b=0.5)
     with pytest.raises(InputShapeError, match="6-channel"):
         zoo_vision.bcosify(eca)(torch.rand(1, 3, 32, 32))
+    with pytest.raises(InputShapeError, match="at least 32"):
+        zoo_vision.bcosify(eca)(torch.rand(1, 6, 16, 16))
 
 
 def test_recipe_is_the_papers():

@@ -35,6 +35,10 @@ def _vanillanet() -> nn.Module:
     return model
 
 
+def _vanillanet_deploy() -> nn.Module:
+    return _trained_like(VanillaNet(dims=(16, 32, 64), strides=(2, 2), num_classes=10)).switch_to_deploy()
+
+
 class _Activations(nn.Module):
     """Every pointwise rule, both max-pool rules and both norm rules on one small net."""
 
@@ -59,7 +63,8 @@ def _inception() -> nn.Module:
     return _trained_like(build_inception_v4(num_classes=10))
 
 
-MODELS = {"eca-resnet": (_eca, 32), "vanillanet": (_vanillanet, 32), "activations": (_Activations, 12)}
+MODELS = {"eca-resnet": (_eca, 32), "vanillanet": (_vanillanet, 32), "vanillanet-deploy": (_vanillanet_deploy, 32),
+          "activations": (_Activations, 12)}
 
 
 @pytest.fixture(scope="module", params=list(MODELS))

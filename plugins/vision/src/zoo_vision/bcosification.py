@@ -134,17 +134,19 @@ class _Layout:
     classifier: str
     mean: tuple[float, ...]
     std: tuple[float, ...]
+    min_size: int
 
 
 def _layouts() -> dict[type, _Layout]:
-    from zoo_vision.models.eca_resnet import ECAResNet
-    from zoo_vision.models.inception_v4 import InceptionV4
+    from zoo_vision.models import eca_resnet, inception_v4
 
     imagenet = ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
     return {
-        ECAResNet: _Layout(lambda body, x: body.forward_features(x), "fc", *imagenet),
+        eca_resnet.ECAResNet: _Layout(lambda body, x: body.forward_features(x), "fc", *imagenet,
+                                      eca_resnet.MIN_SIZE),
         # the TF-Slim checkpoint's normalisation (mean = std = 0.5)
-        InceptionV4: _Layout(lambda body, x: body.features(x), "last_linear", (0.5,) * 3, (0.5,) * 3),
+        inception_v4.InceptionV4: _Layout(lambda body, x: body.features(x), "last_linear", (0.5,) * 3, (0.5,) * 3,
+                                          inception_v4.MIN_SIZE),
     }
 
 
@@ -156,8 +158,9 @@ class BcosifiedNetwork(nn.Module):
     """
 
     def __init__(self, body: nn.Module, classifier: BcosifyConv2d, normalize: InputNormalize,
-                 features: Callable[[nn.Module, Tensor], Tensor], logit_bias: float, source: str):
+                 features: Callable[[nn.Module, Tensor], Tensor], logit_bias: float, source: str, min_size: int):
         super().__init__()
+        self.min_size = min_size
         self.normalize = normalize
         self.body = body
         self.classifier = classifier
@@ -167,9 +170,12 @@ class BcosifiedNetwork(nn.Module):
 
     def explanation_input(self, x: Tensor) -> Tensor:
         """The normalised input ``n6`` the dynamic linear map acts on (see the module docstring)."""
-        if x.ndim != 4 or x.shape[1] != 6:
+        if x.ndim != 4 or x.shape[1] != 6 or not x.is_floating_point():
             raise InputShapeError(f"bcosified {self.source}: expected the 6-channel encoding [B, 6, H, W] "
-                                  f"(zoo_vision.blocks.add_inverse), got {list(x.shape)}")
+                                  f"(zoo_vision.blocks.add_inverse), got {list(x.shape)} {x.dtype}")
+        if min(x.shape[-2:]) < self.min_size:
+            raise InputShapeError(f"bcosified {self.source}: input must be at least {self.min_size} x "
+                                  f"{self.min_size}, got {list(x.shape[-2:])}")
         return self.normalize(x)
 
     def forward_from_explanation_input(self, n6: Tensor) -> Tensor:
@@ -245,7 +251,8 @@ def bcosify(model: nn.Module, *, b: float = 2, logit_bias: float | None = None,
     num_classes = head.out_features
     bias = -math.log(num_classes - 1) if logit_bias is None else logit_bias
     normalize = InputNormalize(layout.mean if mean is None else mean, layout.std if std is None else std)
-    net = BcosifiedNetwork(body, classifier, normalize, layout.features, bias, type(model).__name__)
+    net = BcosifiedNetwork(body, classifier, normalize, layout.features, bias, type(model).__name__,
+                           layout.min_size)
     return net.train(model.training)
 
 
@@ -291,8 +298,9 @@ def finetune(net: BcosifiedNetwork, batches: Iterable[tuple[Tensor, Tensor]], *,
              recipe: TrainRecipe = BCOSIFICATION_RECIPE, device: str | torch.device = "cpu") -> list[float]:
     """Fine-tune a B-cosified network with the paper's recipe: Adam (lr ``recipe.lr`` = 1e-4), cosine
     decay over ``steps`` optimiser steps (no warm-up), the uniform-off-label BCE, adaptive gradient
-    clipping (0.01, eps 1e-3). ``batches`` yield ``(images [B, 3, H, W] in [0, 1], labels [B])``; the
-    ``[x, 1-x]`` encoding is applied here. Returns the loss of every step."""
+    clipping (0.01, eps 1e-3). ``batches`` yield ``(images [B, 3, H, W] in [0, 1], labels [B])``,
+    augmented as the caller wants (the paper: RandomResizedCrop 224 + flip); the ``[x, 1-x]`` encoding
+    is applied here. Returns the loss of every step."""
     if steps < 1:
         raise TrainingError(f"finetune: steps must be positive, got {steps}")
     net.to(device).train()
