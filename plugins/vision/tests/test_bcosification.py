@@ -62,6 +62,18 @@ def test_conversion_is_bias_free_bcos_with_uncentred_norms_and_no_max_pool(eca):
     assert net(add_inverse(torch.rand(2, 3, 32, 32))).shape == (2, 10)
 
 
+def test_bcosify_conv_is_the_b_cos_transform_of_the_plain_unnormalised_convolution():
+    torch.manual_seed(0)
+    conv = nn.Conv2d(4, 5, 3, stride=2, padding=1, bias=True)
+    layer = BcosifyConv2d.from_conv(conv)
+    x = torch.randn(2, 4, 9, 9)
+    patches = F.unfold(x, 3, padding=1, stride=2)
+    lin = torch.einsum("ok,bkl->bol", conv.weight.flatten(1), patches)  # the weight as it is, no bias
+    norm = (patches.pow(2).sum(1, keepdim=True) + 1e-6).sqrt()
+    torch.testing.assert_close(layer(x), (lin.abs() / norm * lin).reshape(2, 5, 5, 5), rtol=1e-5, atol=1e-6)
+    assert layer.linear.bias is None
+
+
 def test_the_six_channel_stem_computes_the_original_stem_on_the_normalised_image(eca):
     net = zoo_vision.bcosify(eca)
     x = torch.rand(2, 3, 32, 32)

@@ -250,7 +250,8 @@ def bcosify(model: nn.Module, *, b: float = 2, logit_bias: float | None = None,
     classifier = BcosifyConv2d.from_linear(head, b)
     num_classes = head.out_features
     bias = -math.log(num_classes - 1) if logit_bias is None else logit_bias
-    normalize = InputNormalize(layout.mean if mean is None else mean, layout.std if std is None else std)
+    normalize = InputNormalize(layout.mean if mean is None else mean, layout.std if std is None else std).to(
+        device=stem.weight.device, dtype=stem.weight.dtype)
     net = BcosifiedNetwork(body, classifier, normalize, layout.features, bias, type(model).__name__,
                            layout.min_size)
     return net.train(model.training)
