@@ -23,7 +23,8 @@ The rules, per unit (``a`` the unit's input on the ``x`` half):
 The rules are applied at the level of ``torch`` functions (a :class:`torch.overrides.TorchFunctionMode`),
 so a model calling ``torch.relu_`` or ``F.leaky_relu`` is covered as well as one with ``nn.ReLU``
 modules; in-place activations are computed out of place (models use their return value). Gates are
-rules on modules. Any other operation on the two halves that is not known to be linear — a softmax,
+rules on modules. Queries that return no tensor (sizes, dtypes) pass; any other operation on the
+two halves that is not known to be linear and returns a tensor — a softmax,
 a product of two activations (attention), a division by an activation, a batch norm in training
 mode — raises :class:`zoo.errors.ExplainError` naming it. The network must keep the batch axis
 first and not mix samples (eval mode, as the explainer sets).
@@ -80,8 +81,6 @@ _LINEAR = frozenset({
     torch.squeeze, T.expand, T.expand_as, T.__getitem__, T.__setitem__, T.chunk, torch.chunk, T.split,
     torch.split, T.narrow, T.mean, torch.mean, T.sum, torch.sum, T.clone, torch.clone, T.to, T.float,
     T.double, T.type_as, T.copy_, torch.roll, torch.flip, T.flip, T.repeat, T.repeat_interleave,
-    T.__len__, T.size, T.dim, T.is_floating_point, T.shape.__get__, T.dtype.__get__, T.device.__get__,
-    T.ndim.__get__, T.requires_grad.__get__, T.is_contiguous, T.numel, T.stride, T.data_ptr,
 })
 # Products: linear when at most one factor carries the activations.
 _PRODUCTS = frozenset({torch.mul, T.mul, T.mul_, T.__mul__, T.__rmul__, T.__imul__, torch.matmul, T.matmul,
@@ -155,35 +154,42 @@ class _Scope(TorchFunctionMode):
         elif func in (F.layer_norm, F.group_norm):
             out = self._norm(func, args, kwargs)
         else:
-            self._check_linear(func, args, kwargs, streams)
+            known = self._check_linear(func, args, kwargs, streams)
             out = func(*args, **kwargs)
+            if not known:
+                # a query that returns no tensor (a size, a device, a Python number) passes
+                if any(isinstance(t, Tensor) for t in (out if isinstance(out, (tuple, list)) else (out,))):
+                    raise ExplainError(
+                        f"linearscope: no linear-interpreter rule for {_name(func)} on the activations (supported "
+                        "non-linearities: ReLU, leaky ReLU, pointwise activations, max-pooling, layer/group norm, "
+                        "channel gates)")
+                return out
             if func is T.__setitem__:
                 self.mark(args[0])
         self.mark(out)
         return out
 
-    def _check_linear(self, func: Any, args: tuple, kwargs: dict, streams: list) -> None:
+    def _check_linear(self, func: Any, args: tuple, kwargs: dict, streams: list) -> bool:
+        """True for a function known to be linear here; raises for a known non-linear use; False if unknown."""
         if func in _LINEAR:
-            return
+            return True
         if func in _PRODUCTS:
             factors = [k for k in streams if k != 0] if func is torch.einsum else streams
             if len(factors) > 1:
                 raise ExplainError(f"linearscope: {_name(func)} multiplies two activations (a bilinear unit); "
                                    "only products with one activation factor are linear")
-            return
+            return True
         if func in _DIVISIONS:
             if any(k != 0 for k in streams):
                 raise ExplainError(f"linearscope: {_name(func)} divides by an activation, which is not linear")
-            return
+            return True
         if func in _EVAL_ONLY:
             position = _EVAL_ONLY[func]
             training = args[position] if len(args) > position else kwargs.get("training", False)
             if training:
                 raise ExplainError(f"linearscope: {_name(func)} in training mode mixes the batch; use eval mode")
-            return
-        raise ExplainError(f"linearscope: no linear-interpreter rule for {_name(func)} on the activations "
-                           "(supported non-linearities: ReLU, leaky ReLU, pointwise activations, max-pooling, "
-                           "layer/group norm, channel gates)")
+            return True
+        return False
 
     def _gain(self, func: Any, args: tuple, kwargs: dict) -> Tensor:
         a = args[0]
