@@ -36,7 +36,10 @@ class EfficientChannelAttention(nn.Module):
         k = eca_kernel_size(channels) if kernel_size is None else kernel_size
         self.conv = nn.Conv1d(1, 1, kernel_size=k, padding=(k - 1) // 2, bias=False)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def gate(self, x: torch.Tensor) -> torch.Tensor:
+        """The per-channel gates ``[B, C, 1, 1]`` of ``x`` ``[B, C, H, W]``."""
         y = x.mean((2, 3)).unsqueeze(1)  # [B, 1, C]: the channels become the sequence the 1-D conv slides over
-        gate = torch.sigmoid(self.conv(y)).view(x.shape[0], -1, 1, 1)
-        return x * gate
+        return torch.sigmoid(self.conv(y)).view(x.shape[0], -1, 1, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.gate(x)

@@ -35,7 +35,10 @@ class DynamicLinearMap:
 
 def dynamic_linear_map(model: nn.Module, x: Tensor, targets: Any = None) -> DynamicLinearMap:
     """``W(x)`` and the contribution maps of a B-cos ``model`` on ``x`` ``[B, C, H, W]`` (the
-    encoded input the model takes, e.g. ``[r, g, b, 1-r, 1-g, 1-b]``). ``targets``: None (the
+    encoded input the model takes, e.g. ``[r, g, b, 1-r, 1-g, 1-b]``). A model with an
+    ``explanation_input`` method (a B-cosified network, :func:`zoo_vision.bcosify`) is explained
+    with respect to that transformed input, on which its map is exact: ``weights`` and
+    ``contributions`` then refer to the normalised 6-channel input. ``targets``: None (the
     predicted classes), an int, one int per sample, or a callable giving one score per sample."""
     check_autograd_available("bcos-contributions")
     if not any(isinstance(m, DetachableModule) for m in model.modules()):
@@ -44,9 +47,13 @@ def dynamic_linear_map(model: nn.Module, x: Tensor, targets: Any = None) -> Dyna
     if not isinstance(x, Tensor) or x.ndim != 4 or not x.is_floating_point():
         raise ExplainError(f"bcos-contributions takes a float image batch [B, C, H, W], got "
                            f"{list(x.shape) if isinstance(x, Tensor) else type(x).__name__}")
-    leaf = x.detach().requires_grad_()
+    # a B-cosified network normalises its input inside (zoo_vision.bcosification): its map is exact
+    # with respect to the normalised input, so that is what it is computed against
+    to_input = getattr(model, "explanation_input", None)
+    forward = getattr(model, "forward_from_explanation_input", model)
     with eval_mode(model), explanation_mode(model), torch.enable_grad():
-        logits = model(leaf)
+        leaf = (x if to_input is None else to_input(x)).detach().requires_grad_()
+        logits = forward(leaf)
         score, indices = target_score(logits, targets)
         (weights,) = torch.autograd.grad(score.sum(), leaf)
     return DynamicLinearMap(weights, (weights * leaf.detach()).sum(1), logits.detach(), indices)
