@@ -90,7 +90,8 @@ def describe(recipe: dict[str, Any]) -> str:
     if recipe["warmup_epochs"]:
         schedule += f" (warm-up {recipe['warmup_epochs']:g} epochs)"
     extras = [f"{k}={recipe.get(k)}" for k in ("label_smoothing", "class_weights", "augmentation", "precision",
-                                           "ema_decay", "steps_per_epoch", "select", "grad_clip", "eps", "prepare")
+                                           "ema_decay", "steps_per_epoch", "select", "grad_clip", "eps", "patience",
+                                           "prepare", "epoch_start", "inputs")
               if recipe.get(k) not in ("none", "fp32", 0.0, None, (), "metric")]
     extras += [f"{k}={v}" for k, v in recipe.get("options", {}).items()]
     return (f"{recipe['optimiser']} lr={recipe['lr']:g} wd={recipe['weight_decay']:g} {schedule}, "

@@ -53,8 +53,9 @@ def _distributed() -> tuple[int, int]:
     return 0, 1
 
 
-def _open_data(spec, data, data_options: dict[str, Any]):
-    """(task, train set, validation set) from ``"name:root"``, ``"name"`` or a ``(train, validation)`` pair."""
+def _open_data(spec, data, data_options: dict[str, Any], holds_out: bool = False):
+    """(task, train set, validation set) from ``"name:root"``, ``"name"`` or a ``(train, validation)`` pair;
+    a dataset with the one split ``all`` gives ``(task, all, None)`` when the recipe's prepare ``holds_out``."""
     from zoo.api import dataset
     from zoo.registry import get_registry
 
@@ -66,10 +67,13 @@ def _open_data(spec, data, data_options: dict[str, Any]):
         raise ConfigError(f"{spec.name!r} is a {spec.task} model but dataset {name!r} is for "
                           f"{dataset_spec.task}: pick a {spec.task} dataset (zoo.list_datasets())")
     validation = next((s for s in VALIDATION_SPLITS if s in dataset_spec.splits), None)
+    root = root or None
+    if tuple(dataset_spec.splits) == ("all",) and holds_out:
+        # one series (a weather archive): the recipe's prepare hook holds the validation part out
+        return dataset_spec.task, dataset(name, root, split="all", **data_options), None
     if "train" not in dataset_spec.splits or validation is None:
         raise ConfigError(f"dataset {name!r} has splits {list(dataset_spec.splits)}: zoo train needs 'train' "
                           f"and one of {VALIDATION_SPLITS}")
-    root = root or None
     return (dataset_spec.task, dataset(name, root, split="train", **data_options),
             dataset(name, root, split=validation, **data_options))
 
@@ -171,11 +175,13 @@ def train(model: str, data, *, out: str | os.PathLike, recipe: str | TrainRecipe
                       stacklevel=2)
         recipe = recipe.replace(precision="fp32")
 
-    task, train_set, val_set = _open_data(spec, data, dict(data_options or {}))
+    task, train_set, val_set = _open_data(spec, data, dict(data_options or {}), holds_out=recipe.prepare is not None)
     if task != spec.task:
         raise ConfigError(f"{model!r} is a {spec.task} model, the data is for {task}")
     if recipe.prepare is not None:
         train_set, val_set = resolve(recipe.prepare)(train_set, val_set, recipe, dict(config or {}))
+    if val_set is None:
+        raise ConfigError(f"recipe {recipe.name!r}: its prepare hook gave no validation set")
     # point-cloud and node classifiers are scored like any classifier: the data's collate gives one label per
     # cloud, or one per node of a graph (-100 for the nodes outside the split, cross-entropy's ignore_index)
     task = parts.task_kind(task)
@@ -248,7 +254,7 @@ def train(model: str, data, *, out: str | os.PathLike, recipe: str | TrainRecipe
     epoch_start = resolve(recipe.epoch_start) if recipe.epoch_start else None
     autocast_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(recipe.precision)
 
-    epoch, step_in_epoch, global_step, best = 0, 0, 0, None
+    epoch, step_in_epoch, global_step, best, stale = 0, 0, 0, None, 0
     if state is not None:
         optimiser.load_state_dict(_optimiser_state(state["optimiser"], sharded, net, optimiser, load=True))
         schedule.load_state_dict(state["scheduler"])
@@ -257,6 +263,7 @@ def train(model: str, data, *, out: str | os.PathLike, recipe: str | TrainRecipe
             ema.load_state_dict(state["ema"])
         epoch, step_in_epoch, global_step, best = (state["epoch"], state["step_in_epoch"], state["global_step"],
                                                    state["best"])
+        stale = state.get("stale", 0)
         _set_rng_state(state["rng"][rank])
         if step_in_epoch == steps_per_epoch:
             epoch, step_in_epoch = epoch + 1, 0
@@ -277,6 +284,7 @@ def train(model: str, data, *, out: str | os.PathLike, recipe: str | TrainRecipe
                 states = [rng]
             training_state = {
                 "epoch": epoch, "step_in_epoch": step_in_epoch, "global_step": global_step, "best": best,
+                "stale": stale,
                 "optimiser": _optimiser_state(optimiser.state_dict(), sharded, net, optimiser),
                 "scheduler": schedule.state_dict(), "scaler": scaler.state_dict(),
                 "ema": ema.state_dict() if ema is not None else None, "rng": states, "world_size": world,
@@ -369,6 +377,7 @@ def train(model: str, data, *, out: str | os.PathLike, recipe: str | TrainRecipe
         score = (value if parts.higher_is_better(name) else -value) if recipe.select == "metric" else -val_loss
         improved = best is None or score > best
         best = score if improved else best
+        stale = 0 if improved else stale + 1
         if improved:
             save("best", metrics, with_state=False)
         save("last", metrics, with_state=True)
@@ -376,7 +385,7 @@ def train(model: str, data, *, out: str | os.PathLike, recipe: str | TrainRecipe
             logger.log(metrics)
         epoch, step_in_epoch = epoch + 1, 0
         loss_sum, loss_count = torch.zeros((), dtype=torch.float64), 0
-        if out_of_time:
+        if out_of_time or (recipe.patience and stale >= recipe.patience):
             break
     if bar is not None:
         bar.close()

@@ -223,8 +223,13 @@ def resized_crop_flip(x: torch.Tensor, y: torch.Tensor, task: str, scale: tuple[
 
 
 def adapt_config(spec, config: dict[str, Any], dataset) -> dict[str, Any]:
-    """Fill the class count (and input channels) from the dataset where the user did not set them."""
+    """Fill the class count (and input channels) from the dataset where the user did not set them, and any
+    key of the model's config that the dataset names in a ``model_config`` dict (a weather grid, a
+    recommender's user and item counts)."""
     config = dict(config)
+    for key, value in (getattr(dataset, "model_config", None) or {}).items():
+        if key in spec.default_config and key not in config:
+            config[key] = value
     classes = getattr(dataset, "num_classes", None)
     labels = getattr(dataset, "labels", None)
     if classes is None and isinstance(labels, dict) and labels:

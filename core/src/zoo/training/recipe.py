@@ -42,6 +42,7 @@ class TrainRecipe:
     ``MultiStepLR``); a linear warm-up of ``warmup_epochs`` comes first. ``ema_decay`` > 0 keeps an exponential moving
     average of the weights, validated and saved instead of the raw ones. ``select`` picks the ``best``
     checkpoint by the highest validation metric or the lowest validation loss (Kipf & Welling's GCN).
+    ``patience`` > 0 stops the run after that many epochs without a better ``best`` (early stopping).
     For ``rmsprop``, ``beta2`` is the squared-gradient decay (torch's ``alpha``) and ``momentum`` its
     momentum; ``eps`` overrides the optimiser's epsilon (TF's RMSprop in Inception-v4 uses 1.0).
     ``prepare`` ("module:function") turns the dataset's splits into what the model trains on:
@@ -81,6 +82,7 @@ class TrainRecipe:
     ema_decay: float = 0.0
     select: str = "metric"
     grad_clip: float | None = None
+    patience: int = 0
     seed: int = 0
     prepare: str | None = None
     epoch_start: str | None = None
@@ -107,6 +109,8 @@ class TrainRecipe:
             raise SpecError(f"{owner}: inputs must be a tuple of the dict keys fed to the model")
         if not isinstance(self.options, Mapping):
             raise SpecError(f"{owner}: options must be a mapping of the model's own training values")
+        if self.patience < 0:
+            raise SpecError(f"{owner}: patience must be >= 0 (0: no early stopping), got {self.patience}")
         if self.eps is not None and self.eps <= 0:
             raise SpecError(f"{owner}: eps must be positive, got {self.eps}")
         if self.augmentation not in AUGMENTATIONS and not REF_PATTERN.match(self.augmentation):
