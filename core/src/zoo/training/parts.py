@@ -24,9 +24,9 @@ def optimiser(recipe: TrainRecipe, parameters) -> torch.optim.Optimizer:
     if recipe.optimiser == "lamb":
         try:
             from timm.optim import Lamb
-        except ImportError:
-            raise ConfigError(f"recipe {recipe.name!r} trains with LAMB, which zoo takes from timm: "
-                              "pip install timm (zoo-vision installs it)") from None
+        except ImportError as error:  # timm imports torchvision at import time
+            raise ConfigError(f"recipe {recipe.name!r} trains with LAMB, which zoo takes from timm: pip install "
+                              f"timm torchvision ({error})") from None
         return Lamb(parameters, lr=recipe.lr, betas=(recipe.momentum, recipe.beta2), weight_decay=recipe.weight_decay,
                     **eps)
     kind = torch.optim.AdamW if recipe.optimiser == "adamw" else torch.optim.Adam
