@@ -168,9 +168,9 @@ def test_lightgcn_bpr_training_learns_block_structure():
 
 @pytest.mark.parametrize("name", ["ultragcn", "lightgcn"])
 def test_zoo_train_runs_the_recommenders_recipes(name, tmp_path):
-    import zoo
     from torch_geometric.data import Data
 
+    import zoo
     from zoo.registry import get_registry
 
     torch.manual_seed(0)
