@@ -85,18 +85,21 @@ def main() -> None:
                                               / "shared/data/recsys/amazon-electronics"))
     parser.add_argument("--epochs", type=int, nargs=2, default=(60, 30), metavar=("LIGHTGCN", "ULTRAGCN"))
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--models", nargs="+", default=["lightgcn", "ultragcn"], choices=["lightgcn", "ultragcn"])
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     data = load_user_item(args.data)
     dataset = Path(args.data).name
     print(f"{dataset}: {data.num_users} users x {data.num_items} items; {torch.get_num_threads()} thread(s)")
     print("| model | epochs | loop Recall@20 | engine Recall@20 | loop NDCG@20 | engine NDCG@20 | loop s/epoch "
-          "| engine s/epoch |")
+          "| engine s/epoch (with validation) |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for name, epochs, recipe in (("lightgcn", args.epochs[0], None), ("ultragcn", args.epochs[1], dataset)):
+        if name not in args.models:
+            continue
         loop = own_loop(name, data, dict(PAPER_CONFIGS[dataset]), epochs)
         eng = engine(name, args.data, recipe, epochs)
-        print(f"| {name} | {epochs} | {loop[0]:.4f} | {eng[0]:.4f} | {loop[1]:.4f} | {eng[1]:.4f} | {loop[2]:.2f} "
+        print(f"| {name} | {epochs} | {loop[0]:.5f} | {eng[0]:.5f} | {loop[1]:.5f} | {eng[1]:.5f} | {loop[2]:.2f} "
               f"| {eng[2]:.2f} |", flush=True)
 
 
