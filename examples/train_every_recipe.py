@@ -49,14 +49,13 @@ def data_for(spec):
 
 
 def representatives() -> list:
-    """The first model of each group of models whose recipe lists are the same."""
-    seen, chosen = set(), []
+    """The smallest model of each group of models whose recipe lists are the same."""
+    groups: dict[tuple, object] = {}
     for spec in get_registry().models():
         key = tuple(repr(r.as_dict()) for r in spec.recipes)
-        if spec.recipes and key not in seen:
-            seen.add(key)
-            chosen.append(spec)
-    return chosen
+        if spec.recipes and (key not in groups or spec.num_params < groups[key].num_params):
+            groups[key] = spec
+    return list(groups.values())
 
 
 def main() -> None:

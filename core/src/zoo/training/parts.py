@@ -234,6 +234,9 @@ def adapt_config(spec, config: dict[str, Any], dataset) -> dict[str, Any]:
     labels = getattr(dataset, "labels", None)
     if classes is None and isinstance(labels, dict) and labels:
         classes = len(labels)
+    names = getattr(dataset, "classes", None)  # an image folder's class names
+    if classes is None and isinstance(names, (tuple, list)) and names:
+        classes = len(names)
     channels = getattr(dataset, "in_channels", None)
     for key, value in (("num_classes", classes), ("out_channels", classes), ("in_channels", channels),
                        ("in_chans", channels)):

@@ -39,7 +39,7 @@ class AddInverse:
 
     def __init__(self, dataset):
         self.dataset = dataset
-        self.num_classes = getattr(dataset, "num_classes", None) or len(getattr(dataset, "classes", ()) or ()) or None
+        self.num_classes, self.classes = getattr(dataset, "num_classes", None), getattr(dataset, "classes", None)
 
     def __len__(self) -> int:
         return len(self.dataset)
