@@ -47,7 +47,9 @@ class _Indices(torch.utils.data.Sampler):
 def _distributed() -> tuple[int, int]:
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world > 1 and not torch.distributed.is_initialized():
-        torch.distributed.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+        # NCCL for the GPU tensors (DDP, FSDP), gloo beside it for the small CPU tensors of the engine's own
+        # collectives (losses, metric sums, the time budget), which NCCL alone cannot carry
+        torch.distributed.init_process_group("cpu:gloo,cuda:nccl" if torch.cuda.is_available() else "gloo")
     if torch.distributed.is_initialized():
         return torch.distributed.get_rank(), torch.distributed.get_world_size()
     return 0, 1
