@@ -251,3 +251,48 @@ def test_ignored_targets_neither_score_nor_count_and_a_whole_graph_weighs_its_no
     assert torch.allclose(loss_fn(recipe)(logits, y), expected)
     with pytest.raises(SpecError, match="class_weights"):
         recipe.replace(loss="bce")
+
+
+def test_loss_and_epoch_hooks_rmsprop_and_early_stops(registered, tmp_path):
+    registered.CALLS.clear()
+    recipe = registered.RECIPE.replace(optimiser="rmsprop", beta2=0.9, eps=1.0, epochs=3,
+                                       loss="train_fixtures:counting_loss", epoch_start="train_fixtures:record_epoch")
+    zoo.train("tiny-train-net", f"tiny-quadrants:{tmp_path}", out=tmp_path / "hooks", recipe=recipe, progress=False)
+    assert [c for c in registered.CALLS if c[0] == "epoch"] == [("epoch", 0), ("epoch", 1), ("epoch", 2)]
+    assert ("loss", "TinyNet") in registered.CALLS
+    budget = zoo.train("tiny-train-net", f"tiny-quadrants:{tmp_path}", out=tmp_path / "budget", epochs=5,
+                       time_budget=1e-9, progress=False)
+    assert budget["out_of_time"] and budget["metrics"]["step"] == 1 and budget["metrics"]["epoch"] == 1
+    # lr so small that nothing changes: no epoch after the first is better, so patience 2 stops after epoch 3
+    still = registered.RECIPE.replace(lr=1e-30, epochs=10, patience=2, schedule="constant", warmup_epochs=0)
+    stopped = zoo.train("tiny-train-net", f"tiny-quadrants:{tmp_path}", out=tmp_path / "patience", recipe=still,
+                        progress=False)
+    assert stopped["metrics"]["epoch"] == 3
+    with pytest.raises(ConfigError, match="time_budget must be a positive"):
+        zoo.train("tiny-train-net", f"tiny-quadrants:{tmp_path}", out=tmp_path / "x", time_budget=0, progress=False)
+
+
+def test_fp16_recipe_runs_in_fp32_on_the_cpu(registered, tmp_path):
+    recipe = registered.RECIPE.replace(precision="fp16", epochs=1)
+    with pytest.warns(UserWarning, match="on the CPU it runs in fp32"):
+        zoo.train("tiny-train-net", f"tiny-quadrants:{tmp_path}", out=tmp_path / "fp16", recipe=recipe,
+                  progress=False, device="cpu")
+    assert all(t.dtype == torch.float32 for t in weights(tmp_path / "fp16" / "last").values())
+
+
+def test_task_metrics_and_recipe_fields_are_checked():
+    from zoo.training import parts
+
+    assert parts.task_kind("word-classification") == "classification"
+    assert parts.TASK_METRICS["forecasting"] == ("rmse", False) and not parts.higher_is_better("rmse")
+    prediction, target = torch.zeros(2, 3, 4, 4), torch.full((2, 3, 4, 4), 2.0)
+    sums = parts.metric_sums("forecasting", TrainRecipe("r", "adam", 1e-3, 1, 2), prediction, target, torch.ones(2))
+    assert parts.metric_value("forecasting", sums) == ("rmse", 2.0)
+    for bad in (dict(loss="hinge"), dict(prepare="not a ref"), dict(patience=-1), dict(eps=0.0),
+                dict(optimiser="adagrad"), dict(inputs="video")):
+        with pytest.raises(SpecError):
+            TrainRecipe(**{**dict(name="r", optimiser="adam", lr=1e-3, epochs=1, batch_size=2), **bad})
+    with pytest.raises(SpecError, match="no no_recipe reason"):
+        import train_fixtures
+
+        train_fixtures.spec(no_recipe="cannot")

@@ -128,7 +128,7 @@ def _spec_info(spec: ModelSpec) -> dict[str, Any]:
         "weights": [_weights_info(spec, w) for w in spec.weights],
         "default_weights": default.tag if default else None,
         "explain_layer": spec.explain_layer, "tags": list(spec.tags), "input_shape": spec.input_shape,
-        "recipes": [r.as_dict() for r in spec.recipes],
+        "recipes": [r.as_dict() for r in spec.recipes], "no_recipe": spec.no_recipe,
     }
 
 

@@ -95,7 +95,7 @@ def cmd_info(args: argparse.Namespace) -> int:
         print("weights: none (random init only)")
     from zoo.training.cli import print_recipes
 
-    print_recipes(details["recipes"])
+    print_recipes(details["recipes"], details["no_recipe"])
     return 0
 
 

@@ -137,6 +137,8 @@ class ModelSpec:
     description: str = ""
     # zoo.TrainRecipe's of the paper / the authors' code; the first is what `zoo train` runs by default.
     recipes: tuple = ()
+    # Why `zoo train` cannot train this model (a training loop of another shape), for a model without recipes.
+    no_recipe: str = ""
 
     def __post_init__(self) -> None:
         _check_name("model", self.name)
@@ -163,6 +165,10 @@ class ModelSpec:
         for recipe in self.recipes:
             if recipe.loss == "dice-ce" and self.task != "segmentation":
                 raise SpecError(f"{owner}: recipe {recipe.name!r} uses the dice-ce loss, which is for segmentation")
+        if self.recipes and self.no_recipe:
+            raise SpecError(f"{owner}: a model with recipes has no no_recipe reason")
+        if not isinstance(self.no_recipe, str):
+            raise SpecError(f"{owner}: no_recipe must be a string saying why zoo train cannot train it")
         recipe_names = [r.name for r in self.recipes]
         if len(set(recipe_names)) != len(recipe_names):
             raise SpecError(f"{owner}: duplicate recipe names {recipe_names}")
@@ -179,6 +185,8 @@ class ModelSpec:
         from zoo.errors import ConfigError, UnknownNameError
 
         if not self.recipes:
+            if self.no_recipe:
+                raise ConfigError(f"{self.name!r} has no zoo train recipe: {self.no_recipe}")
             raise ConfigError(f"{self.name!r} declares no training recipe; pass one: "
                               "zoo.train(..., recipe=zoo.TrainRecipe(...))")
         if name is None:

@@ -76,3 +76,24 @@ def test_fine_tuning_lowers_the_loss():
         after = rollout_loss(model, x, temb, target).item()
     assert len(losses) == 6 * len(samples) and not model.training
     assert after < 0.7 * before
+
+
+def test_zoo_train_runs_the_fuxi_recipe_holding_out_the_last_samples(tmp_path):
+    import zoo
+    from zoo.registry import get_registry
+    from zoo_weather.training import OneStep, hold_out_last
+
+    samples = ForecastSamples(series(12), rollout=1)
+    recipe = get_registry().model("puyun-short").get_recipe()
+    train, validation = hold_out_last(samples, None, recipe, {})
+    assert isinstance(train, OneStep) and (len(train), len(validation)) == (9, 1)
+    assert list(validation.indices) == [9] and train.model_config == {"grid": "5.625"}
+    (x, temb), target = train[0]
+    assert x.shape == (2, 69, 32, 64) and temb.shape == (12,) and target.shape == (69, 32, 64)
+    torch.manual_seed(0)
+    result = zoo.train("puyun-short", (samples, None), out=tmp_path / "run", progress=False,
+                       recipe=recipe.replace(epochs=1, steps_per_epoch=2, batch_size=2, lr=3e-3),
+                       config={"embed_dim": 8, "depth": 1})
+    metrics = result["metrics"]
+    assert metrics["step"] == 2 and np.isfinite(metrics["val_loss"]) and metrics["rmse"] > 0
+    assert zoo.load(tmp_path / "run" / "best").grid == "5.625"

@@ -31,7 +31,7 @@ def cmd_train(args: argparse.Namespace) -> int:
                    config=_key_values(args.config, "--config"),
                    data_options=_key_values(args.data_option, "--data-option"), resume=args.resume,
                    checkpoint_every=args.checkpoint_every, workers=args.workers, device=args.device,
-                   progress=not args.no_progress, fsdp=args.fsdp)
+                   progress=not args.no_progress, fsdp=args.fsdp, time_budget=args.time_budget)
     if result["world_size"] == 1 or _rank() == 0:
         print(json.dumps({"metrics": result["metrics"], "best": str(result["best_folder"]),
                           "last": str(result["last"])}, default=str))
@@ -64,22 +64,36 @@ def add_train_command(sub) -> None:
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--fsdp", choices=("auto", "always", "never"), default="auto",
                    help="shard the model with FSDP on many processes (auto: over 100M parameters)")
+    p.add_argument("--time-budget", type=float, metavar="SECONDS",
+                   help="stop after this much training time (validation excluded), with a last checkpoint")
     p.set_defaults(func=cmd_train)
 
 
-def print_recipes(recipes: list[dict[str, Any]]) -> None:
+def print_recipes(recipes: list[dict[str, Any]], no_recipe: str = "") -> None:
     if not recipes:
-        print("recipes: none (zoo.train takes a zoo.TrainRecipe)")
+        print(f"recipes: none - {no_recipe}" if no_recipe else "recipes: none (zoo.train takes a zoo.TrainRecipe)")
     for recipe in recipes:
-        schedule = recipe["schedule"] + (f" (warm-up {recipe['warmup_epochs']} epochs)" if recipe["warmup_epochs"]
-                                         else "")
-        if recipe["schedule"] == "multistep":
-            schedule += f" x{recipe['gamma']:g} at {', '.join(f'{m:.0%}' for m in recipe['milestones'])}"
-        extras = [f"{k}={recipe[k]}" for k in ("label_smoothing", "class_weights", "augmentation", "precision",
-                                               "ema_decay", "steps_per_epoch", "select")
-                  if recipe[k] not in ("none", "fp32", 0.0, None, (), "metric")]
-        print(f"recipe {recipe['name']}: {recipe['optimiser']} lr={recipe['lr']:g} wd={recipe['weight_decay']:g} "
-              f"{schedule}, {recipe['epochs']} epochs, batch {recipe['batch_size']}, loss {recipe['loss']}"
-              + (", " + ", ".join(extras) if extras else ""))
+        print(f"recipe {recipe['name']}: {describe(recipe)}")
         if recipe.get("source"):
             print(f"  from: {recipe['source']}" + (f" — {recipe['notes']}" if recipe["notes"] else ""))
+
+
+def describe(recipe: dict[str, Any]) -> str:
+    """One line of a recipe's values (``TrainRecipe.as_dict()``): what ``zoo info`` and docs/recipes.md show."""
+    schedule = recipe["schedule"]
+    if recipe["schedule"] == "multistep":
+        schedule += f" x{recipe['gamma']:g} at {', '.join(f'{m:.0%}' for m in recipe['milestones'])}"
+    elif recipe["schedule"] == "step":
+        schedule += f" x{recipe['gamma']:g} every {recipe['step_epochs']} epochs"
+    elif recipe["schedule"] == "cosine" and recipe["min_lr"]:
+        schedule += f" to {recipe['min_lr']:g}"
+    if recipe["warmup_epochs"]:
+        schedule += f" (warm-up {recipe['warmup_epochs']:g} epochs)"
+    extras = [f"{k}={recipe.get(k)}" for k in ("label_smoothing", "class_weights", "augmentation", "precision",
+                                           "ema_decay", "steps_per_epoch", "select", "grad_clip", "eps", "patience",
+                                           "prepare", "epoch_start", "inputs")
+              if recipe.get(k) not in ("none", "fp32", 0.0, None, (), "metric")]
+    extras += [f"{k}={v}" for k, v in recipe.get("options", {}).items()]
+    return (f"{recipe['optimiser']} lr={recipe['lr']:g} wd={recipe['weight_decay']:g} {schedule}, "
+            f"{recipe['epochs']} epochs, batch {recipe['batch_size']}, loss {recipe['loss']}"
+            + (", " + ", ".join(extras) if extras else ""))

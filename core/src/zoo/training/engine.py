@@ -16,17 +16,18 @@ import csv
 import os
 import random
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from zoo.errors import ConfigError, TrainingError
+from zoo.specs import resolve
 from zoo.training import checkpoint, parts
 from zoo.training.recipe import TrainRecipe
 
 FSDP_MIN_PARAMS = 100_000_000
-TASKS = ("classification", "segmentation", "point-cloud-classification", "node-classification")
 VALIDATION_SPLITS = ("val", "validation", "test")
 
 
@@ -46,14 +47,17 @@ class _Indices(torch.utils.data.Sampler):
 def _distributed() -> tuple[int, int]:
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world > 1 and not torch.distributed.is_initialized():
-        torch.distributed.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+        # NCCL for the GPU tensors (DDP, FSDP), gloo beside it for the small CPU tensors of the engine's own
+        # collectives (losses, metric sums, the time budget), which NCCL alone cannot carry
+        torch.distributed.init_process_group("cpu:gloo,cuda:nccl" if torch.cuda.is_available() else "gloo")
     if torch.distributed.is_initialized():
         return torch.distributed.get_rank(), torch.distributed.get_world_size()
     return 0, 1
 
 
-def _open_data(spec, data, data_options: dict[str, Any]):
-    """(task, train set, validation set) from ``"name:root"``, ``"name"`` or a ``(train, validation)`` pair."""
+def _open_data(spec, data, data_options: dict[str, Any], holds_out: bool = False):
+    """(task, train set, validation set) from ``"name:root"``, ``"name"`` or a ``(train, validation)`` pair;
+    a dataset with the one split ``all`` gives ``(task, all, None)`` when the recipe's prepare ``holds_out``."""
     from zoo.api import dataset
     from zoo.registry import get_registry
 
@@ -65,10 +69,13 @@ def _open_data(spec, data, data_options: dict[str, Any]):
         raise ConfigError(f"{spec.name!r} is a {spec.task} model but dataset {name!r} is for "
                           f"{dataset_spec.task}: pick a {spec.task} dataset (zoo.list_datasets())")
     validation = next((s for s in VALIDATION_SPLITS if s in dataset_spec.splits), None)
+    root = root or None
+    if tuple(dataset_spec.splits) == ("all",) and holds_out:
+        # one series (a weather archive): the recipe's prepare hook holds the validation part out
+        return dataset_spec.task, dataset(name, root, split="all", **data_options), None
     if "train" not in dataset_spec.splits or validation is None:
         raise ConfigError(f"dataset {name!r} has splits {list(dataset_spec.splits)}: zoo train needs 'train' "
                           f"and one of {VALIDATION_SPLITS}")
-    root = root or None
     return (dataset_spec.task, dataset(name, root, split="train", **data_options),
             dataset(name, root, split=validation, **data_options))
 
@@ -122,7 +129,8 @@ def train(model: str, data, *, out: str | os.PathLike, recipe: str | TrainRecipe
           epochs: int | None = None, batch_size: int | None = None, micro_batch: int | None = None,
           lr: float | None = None, config: dict[str, Any] | None = None, data_options: dict[str, Any] | None = None,
           resume: bool = False, checkpoint_every: int | None = None, workers: int = 0, device: str | None = None,
-          progress: bool = True, on_epoch_end=None, fsdp: str = "auto") -> dict[str, Any]:
+          progress: bool = True, on_epoch_end=None, fsdp: str = "auto",
+          time_budget: float | None = None) -> dict[str, Any]:
     """Train registry model ``model`` with one of its recipes on a zoo dataset; see ``docs/training.md``.
 
     ``data`` is ``"dataset:root"`` (or ``"dataset"``, read from ``$ZOO_DATA/dataset``) whose reader gets
@@ -134,15 +142,21 @@ def train(model: str, data, *, out: str | os.PathLike, recipe: str | TrainRecipe
     ``checkpoint_every`` also writes ``last`` every that many optimiser steps; ``resume`` continues the run
     in ``out`` exactly where its ``last`` checkpoint stopped. ``on_epoch_end(epoch, model)`` may return more
     metrics to log (rank 0). ``fsdp`` is ``"auto"`` (shard models over :data:`FSDP_MIN_PARAMS` parameters
-    when there are several processes), ``"always"`` or ``"never"``. Returns the final metrics and the
-    checkpoint paths.
+    when there are several processes), ``"always"`` or ``"never"``. ``time_budget`` (seconds of training,
+    validation excluded) ends the run after the optimiser step that exhausts it, with a last validation
+    and checkpoint (equal-time comparisons). Returns the final metrics and the checkpoint paths.
     """
     from zoo.api import build
     from zoo.registry import get_registry
 
     spec = get_registry().model(model)
-    if spec.task not in TASKS:
-        raise ConfigError(f"zoo train handles {TASKS} models; {model!r} is a {spec.task} model")
+    if parts.task_kind(spec.task) not in parts.TASK_METRICS:
+        kinds = sorted(parts.TASK_METRICS)
+        reason = f": {spec.no_recipe}" if spec.no_recipe else ""
+        raise ConfigError(f"zoo train handles {kinds} (and *-classification) models; {model!r} is a "
+                          f"{spec.task} model{reason}")
+    if time_budget is not None and time_budget <= 0:
+        raise ConfigError(f"time_budget must be a positive number of seconds, got {time_budget}")
     if not isinstance(recipe, TrainRecipe):
         recipe = spec.get_recipe(recipe)
     overrides = {k: v for k, v in (("epochs", epochs), ("batch_size", batch_size), ("micro_batch", micro_batch),
@@ -157,13 +171,26 @@ def train(model: str, data, *, out: str | os.PathLike, recipe: str | TrainRecipe
                                   else "cpu"))
     if dev.type == "cuda":
         torch.cuda.set_device(dev)
+    if recipe.precision == "fp16" and dev.type == "cpu":
+        # CPU autocast has no float16 path worth the name (and no GradScaler need): run the recipe in fp32
+        warnings.warn(f"recipe {recipe.name!r} trains in fp16, which needs a GPU; on the CPU it runs in fp32",
+                      stacklevel=2)
+        recipe = recipe.replace(precision="fp32")
 
-    task, train_set, val_set = _open_data(spec, data, dict(data_options or {}))
+    task, train_set, val_set = _open_data(spec, data, dict(data_options or {}), holds_out=recipe.prepare is not None)
     if task != spec.task:
         raise ConfigError(f"{model!r} is a {spec.task} model, the data is for {task}")
+    if recipe.prepare is not None:
+        train_set, val_set = resolve(recipe.prepare)(train_set, val_set, recipe, dict(config or {}))
+    if val_set is None:
+        raise ConfigError(f"recipe {recipe.name!r}: its prepare hook gave no validation set")
     # point-cloud and node classifiers are scored like any classifier: the data's collate gives one label per
     # cloud, or one per node of a graph (-100 for the nodes outside the split, cross-entropy's ignore_index)
-    task = "classification" if task.endswith("classification") else task
+    task = parts.task_kind(task)
+    if task == "recommendation" and not hasattr(val_set, "evaluate"):
+        raise ConfigError(f"{model!r} ranks items: its validation data must score the model itself "
+                          "(an evaluate(model) method, e.g. Recall@20 over all items); give the recipe a prepare "
+                          "hook that builds it")
     if recipe.loss == "dice-ce" and task != "segmentation":
         raise ConfigError(f"recipe {recipe.name!r} uses the dice-ce loss, which needs a segmentation dataset")
     if len(val_set) == 0:
@@ -224,11 +251,12 @@ def train(model: str, data, *, out: str | os.PathLike, recipe: str | TrainRecipe
         from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
         ema = AveragedModel(net, multi_avg_fn=get_ema_multi_avg_fn(recipe.ema_decay), use_buffers=True)
-    loss_of = parts.loss_fn(recipe)
+    loss_of = parts.loss_fn(recipe, train_set)
     augment = parts.augmentation(recipe)
+    epoch_start = resolve(recipe.epoch_start) if recipe.epoch_start else None
     autocast_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(recipe.precision)
 
-    epoch, step_in_epoch, global_step, best = 0, 0, 0, None
+    epoch, step_in_epoch, global_step, best, stale = 0, 0, 0, None, 0
     if state is not None:
         optimiser.load_state_dict(_optimiser_state(state["optimiser"], sharded, net, optimiser, load=True))
         schedule.load_state_dict(state["scheduler"])
@@ -237,6 +265,7 @@ def train(model: str, data, *, out: str | os.PathLike, recipe: str | TrainRecipe
             ema.load_state_dict(state["ema"])
         epoch, step_in_epoch, global_step, best = (state["epoch"], state["step_in_epoch"], state["global_step"],
                                                    state["best"])
+        stale = state.get("stale", 0)
         _set_rng_state(state["rng"][rank])
         if step_in_epoch == steps_per_epoch:
             epoch, step_in_epoch = epoch + 1, 0
@@ -257,6 +286,7 @@ def train(model: str, data, *, out: str | os.PathLike, recipe: str | TrainRecipe
                 states = [rng]
             training_state = {
                 "epoch": epoch, "step_in_epoch": step_in_epoch, "global_step": global_step, "best": best,
+                "stale": stale,
                 "optimiser": _optimiser_state(optimiser.state_dict(), sharded, net, optimiser),
                 "scheduler": schedule.state_dict(), "scaler": scaler.state_dict(),
                 "ema": ema.state_dict() if ema is not None else None, "rng": states, "world_size": world,
@@ -288,26 +318,31 @@ def train(model: str, data, *, out: str | os.PathLike, recipe: str | TrainRecipe
 
         bar = tqdm(total=total_steps, initial=global_step, desc=spec.name, unit="step", dynamic_ncols=True)
     metrics: dict[str, Any] = {}
+    trained_seconds, out_of_time = 0.0, False
     loader_generator = torch.Generator()  # keeps DataLoader from drawing on the global RNG (resume)
     while epoch < recipe.epochs:
         indices = _epoch_indices(len(train_set), recipe, epoch, rank, world, per_step, steps_per_epoch)
         loader = torch.utils.data.DataLoader(train_set, batch_size=micro, sampler=_Indices(
             indices[step_in_epoch * per_step:]), num_workers=workers, generator=loader_generator,
             collate_fn=parts.collate_fn(train_set))
+        if epoch_start is not None:
+            for module in (net, ema.module if ema is not None else None):
+                if module is not None:
+                    epoch_start(module, epoch, recipe)
         trained.train()
         started = time.perf_counter()
         batches = iter(loader)
         while step_in_epoch < steps_per_epoch:
             for micro_step in range(accumulation):
-                x, y = parts.split_batch(next(batches))
+                x, y = parts.split_batch(next(batches), recipe.inputs)
                 if augment is not None:
                     x, y = augment(x, y, task)
-                x, y = parts.to_device(x, dev), y.to(dev, non_blocking=True)
+                x, y = parts.to_device(x, dev), parts.to_device(y, dev)
                 last_micro = micro_step == accumulation - 1
                 sync = trained.no_sync() if (world > 1 and not sharded and not last_micro) else contextlib.nullcontext()
                 with sync:
                     with torch.autocast(dev.type, dtype=autocast_dtype, enabled=autocast_dtype is not None):
-                        loss = loss_of(parts.forward(trained, x), y)
+                        loss = loss_of(parts.forward(trained, x), y, net)
                     scaler.scale(loss / accumulation).backward()
                 loss_sum += float(loss.detach())
                 loss_count += 1
@@ -327,18 +362,24 @@ def train(model: str, data, *, out: str | os.PathLike, recipe: str | TrainRecipe
                 bar.set_postfix(epoch=epoch + 1, loss=f"{float(loss.detach()):.4f}")
             if checkpoint_every and global_step % checkpoint_every == 0 and step_in_epoch < steps_per_epoch:
                 save("last", metrics, with_state=True)
+            if time_budget is not None and _out_of_time(trained_seconds + time.perf_counter() - started,
+                                                        time_budget, world):
+                out_of_time = True
+                break
+        trained_seconds += time.perf_counter() - started
         train_loss = _mean_over_processes(loss_sum, loss_count, world)
         evaluated = ema.module if ema is not None else net
-        name, value, val_loss = _validate(evaluated, val_set, task, recipe, loss_of, micro, rank, world, dev,
-                                          autocast_dtype)
+        name, value, val_loss, more = _validate(evaluated, val_set, task, recipe, loss_of, micro, rank, world,
+                                                dev, autocast_dtype)
         metrics = {"epoch": epoch + 1, "step": global_step, "lr": optimiser.param_groups[0]["lr"],
-                   "train_loss": train_loss, "val_loss": val_loss, name: value,
+                   "train_loss": train_loss, "val_loss": val_loss, name: value, **more,
                    "seconds": time.perf_counter() - started}
         if on_epoch_end is not None and rank == 0:
             metrics.update(on_epoch_end(epoch + 1, evaluated) or {})
-        score = value if recipe.select == "metric" else -val_loss
+        score = (value if parts.higher_is_better(name) else -value) if recipe.select == "metric" else -val_loss
         improved = best is None or score > best
         best = score if improved else best
+        stale = 0 if improved else stale + 1
         if improved:
             save("best", metrics, with_state=False)
         save("last", metrics, with_state=True)
@@ -346,6 +387,8 @@ def train(model: str, data, *, out: str | os.PathLike, recipe: str | TrainRecipe
             logger.log(metrics)
         epoch, step_in_epoch = epoch + 1, 0
         loss_sum, loss_count = torch.zeros((), dtype=torch.float64), 0
+        if out_of_time or (recipe.patience and stale >= recipe.patience):
+            break
     if bar is not None:
         bar.close()
     if logger is not None:
@@ -353,7 +396,15 @@ def train(model: str, data, *, out: str | os.PathLike, recipe: str | TrainRecipe
     if world > 1:
         torch.distributed.barrier()
     return {"metrics": metrics, "best": best, "last": out / "last", "best_folder": out / "best",
-            "world_size": world, "accumulation": accumulation, "sharded": sharded}
+            "world_size": world, "accumulation": accumulation, "sharded": sharded, "out_of_time": out_of_time}
+
+
+def _out_of_time(elapsed: float, budget: float, world: int) -> bool:
+    """Whether the time budget is spent; under DDP rank 0's clock decides for everyone, so all stop alike."""
+    spent = torch.tensor([float(elapsed >= budget)])
+    if world > 1:
+        torch.distributed.broadcast(spent, 0)
+    return bool(spent.item())
 
 
 def _mean_over_processes(total: torch.Tensor, count: int, world: int) -> float:
@@ -366,7 +417,15 @@ def _mean_over_processes(total: torch.Tensor, count: int, world: int) -> float:
 @torch.no_grad()
 def _validate(model, dataset, task, recipe, loss_of, batch, rank, world, dev, autocast_dtype):
     """The task's metric over the whole validation split: each process takes every world-th item (padded so
-    all run the same number of forwards, which FSDP's gathers need; padding carries weight 0)."""
+    all run the same number of forwards, which FSDP's gathers need; padding carries weight 0). A validation
+    set with ``evaluate(model) -> {metric: value}`` scores itself (the first metric selects; no loss)."""
+    if hasattr(dataset, "evaluate"):
+        was_training = model.training
+        model.eval()
+        scores = dataset.evaluate(model)
+        model.train(was_training)
+        name = next(iter(scores))
+        return name, float(scores[name]), float("nan"), {k: v for k, v in scores.items() if k != name}
     mine = list(range(rank, len(dataset), world))
     rounds = -(-len(dataset) // world)
     weights = [1.0] * len(mine) + [0.0] * (rounds - len(mine))
@@ -376,21 +435,21 @@ def _validate(model, dataset, task, recipe, loss_of, batch, rank, world, dev, au
     sums, loss_sum = None, torch.zeros((), dtype=torch.float64)
     for start in range(0, rounds, batch):
         items = [dataset[i] for i in mine[start:start + batch]]
-        x, y = parts.split_batch(parts.collate_fn(dataset)(items))
-        x, y = parts.to_device(x, dev), y.to(dev)
+        x, y = parts.split_batch(parts.collate_fn(dataset)(items), recipe.inputs)
+        x, y = parts.to_device(x, dev), parts.to_device(y, dev)
         weight = torch.tensor(weights[start:start + batch], device=dev)
         with torch.autocast(dev.type, dtype=autocast_dtype, enabled=autocast_dtype is not None):
             logits = parts.forward(model, x)
         logits = logits.float()
         batch_sums = parts.metric_sums(task, recipe, logits, y, weight).double().cpu()
-        loss_sum += float(loss_of(logits, y)) * float(batch_sums[0])  # the loss is a mean over what is counted
+        loss_sum += float(loss_of(logits, y, model)) * float(batch_sums[0])  # the loss is a mean over what is counted
         sums = batch_sums if sums is None else sums + batch_sums
     totals = torch.cat([sums, loss_sum[None]])
     if world > 1:
         torch.distributed.all_reduce(totals)
     model.train(was_training)
     name, value = parts.metric_value(task, totals[:-1])
-    return name, value, float(totals[-1] / totals[0].clamp(min=1))
+    return name, value, float(totals[-1] / totals[0].clamp(min=1)), {}
 
 
 def _full_state_dict(net, sharded: bool) -> dict[str, torch.Tensor]:

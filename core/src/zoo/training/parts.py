@@ -14,11 +14,24 @@ from zoo.training.recipe import TrainRecipe, lr_factor
 
 
 def optimiser(recipe: TrainRecipe, parameters) -> torch.optim.Optimizer:
+    eps = {} if recipe.eps is None else {"eps": recipe.eps}
     if recipe.optimiser == "sgd":
         return torch.optim.SGD(parameters, lr=recipe.lr, momentum=recipe.momentum, nesterov=recipe.nesterov,
                                weight_decay=recipe.weight_decay)
+    if recipe.optimiser == "rmsprop":
+        return torch.optim.RMSprop(parameters, lr=recipe.lr, alpha=recipe.beta2, momentum=recipe.momentum,
+                                   weight_decay=recipe.weight_decay, **eps)
+    if recipe.optimiser == "lamb":
+        try:
+            from timm.optim import Lamb
+        except ImportError as error:  # timm imports torchvision at import time
+            raise ConfigError(f"recipe {recipe.name!r} trains with LAMB, which zoo takes from timm: pip install "
+                              f"timm torchvision ({error})") from None
+        return Lamb(parameters, lr=recipe.lr, betas=(recipe.momentum, recipe.beta2), weight_decay=recipe.weight_decay,
+                    **eps)
     kind = torch.optim.AdamW if recipe.optimiser == "adamw" else torch.optim.Adam
-    return kind(parameters, lr=recipe.lr, betas=(recipe.momentum, recipe.beta2), weight_decay=recipe.weight_decay)
+    return kind(parameters, lr=recipe.lr, betas=(recipe.momentum, recipe.beta2), weight_decay=recipe.weight_decay,
+                **eps)
 
 
 def scheduler(recipe: TrainRecipe, optimiser_: torch.optim.Optimizer, total_steps: int, steps_per_epoch: int):
@@ -29,16 +42,23 @@ def scheduler(recipe: TrainRecipe, optimiser_: torch.optim.Optimizer, total_step
 IGNORE_INDEX = -100  # F.cross_entropy's default: targets that neither train nor score (nodes outside a split)
 
 
-def split_batch(batch) -> tuple[torch.Tensor, torch.Tensor]:
-    """(input, target) of a collated batch: a ``(x, y)`` pair or a ``{"image", "label"}`` dict (MONAI)."""
-    if isinstance(batch, dict):
-        if "image" not in batch or "label" not in batch:
-            raise ConfigError(f"a dataset item that is a dict needs 'image' and 'label' keys, got {sorted(batch)}")
-        x, y = batch["image"], batch["label"]
-    else:
-        x, y = batch[0], batch[1]
+def _plain(t):
     # MONAI's MetaTensor carries metadata through every op; plain tensors are all training needs.
-    return (x.as_tensor() if hasattr(x, "as_tensor") else x), (y.as_tensor() if hasattr(y, "as_tensor") else y)
+    return t.as_tensor() if hasattr(t, "as_tensor") else t
+
+
+def split_batch(batch, inputs: tuple[str, ...] = ()) -> tuple[Any, Any]:
+    """(input, target) of a collated batch: a ``(x, y)`` pair, or a dict with a ``label`` and the
+    ``inputs`` keys (default: ``image``, MONAI's, or ``video``, LRW's); several inputs make a tuple."""
+    if isinstance(batch, dict):
+        keys = inputs or next(((k,) for k in ("image", "video") if k in batch), ())
+        missing = [k for k in (*keys, "label") if k not in batch]
+        if not keys or missing:
+            raise ConfigError(f"a dataset item that is a dict needs a 'label' and the input keys "
+                              f"{list(inputs) or ['image or video']}, got {sorted(batch)}")
+        x = tuple(_plain(batch[k]) for k in keys)
+        return (x[0] if len(x) == 1 else x), _plain(batch["label"])
+    return _plain(batch[0]), _plain(batch[1])
 
 
 def to_device(x, dev: torch.device):
@@ -66,15 +86,44 @@ def _class_target(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return y.long()
 
 
-def loss_fn(recipe: TrainRecipe):
+# A task's validation metric and whether higher is better; "classification" covers every task that
+# ends in "classification" (image, word, text, point-cloud, node). A validation set with an
+# ``evaluate(model) -> {name: value}`` method scores itself instead (recommendation: Recall@K over all items).
+TASK_METRICS = {"classification": ("accuracy", True), "segmentation": ("dice", True),
+                "forecasting": ("rmse", False), "recommendation": ("recall@20", True)}
+
+
+def task_kind(task: str) -> str:
+    """The key of :data:`TASK_METRICS` that scores ``task``."""
+    return "classification" if task.endswith("classification") else task
+
+
+def higher_is_better(metric: str) -> bool:
+    return next((up for name, up in TASK_METRICS.values() if name == metric), not metric.endswith(("rmse", "mae")))
+
+
+def loss_fn(recipe: TrainRecipe, train_set=None):
+    """``loss(output, target, model) -> scalar``: a built-in loss, the training set's own, or a hook."""
+    if recipe.loss == "data":
+        own = getattr(train_set, "loss", None)
+        if own is None:
+            raise ConfigError(f"recipe {recipe.name!r} uses the training data's own loss, but "
+                              f"{type(train_set).__name__} has no loss(output, target, model) method")
+        return own
     if recipe.loss == "bce":
-        return lambda logits, y: F.binary_cross_entropy_with_logits(logits, y.to(logits.dtype))
+        return lambda logits, y, model=None: F.binary_cross_entropy_with_logits(logits, y.to(logits.dtype))
     if recipe.loss == "cross-entropy":
         weights = torch.tensor(recipe.class_weights) if recipe.class_weights else None
-        return lambda logits, y: F.cross_entropy(
+        return lambda logits, y, model=None: F.cross_entropy(
             logits, _class_target(logits, y), label_smoothing=recipe.label_smoothing,
             weight=None if weights is None else weights.to(logits.device, logits.dtype))
-    return dice_ce
+    if recipe.loss == "mse":
+        return lambda output, y, model=None: F.mse_loss(output, y.to(output.dtype))
+    if recipe.loss == "l1":
+        return lambda output, y, model=None: F.l1_loss(output, y.to(output.dtype))
+    if recipe.loss == "dice-ce":
+        return lambda logits, y, model=None: dice_ce(logits, y)
+    return resolve(recipe.loss)
 
 
 def dice_ce(logits: torch.Tensor, y: torch.Tensor, smooth: float = 1e-5) -> torch.Tensor:
@@ -92,7 +141,11 @@ def dice_ce(logits: torch.Tensor, y: torch.Tensor, smooth: float = 1e-5) -> torc
 
 def metric_sums(task: str, recipe: TrainRecipe, logits: torch.Tensor, y: torch.Tensor,
                 weight: torch.Tensor) -> torch.Tensor:
-    """Per-batch sums that add up over processes: [Σw, Σw·correct] or [Σw, per class Σw·(2|P∩T|), Σw·(|P|+|T|)]."""
+    """Per-batch sums that add up over processes: [Σw, Σw·correct], [Σw, Σw·mean squared error] or
+    [Σw, per class Σw·(2|P∩T|), Σw·(|P|+|T|)]."""
+    if task == "forecasting":
+        error = (logits.float() - y.float()).pow(2).flatten(1).mean(1)
+        return torch.stack([weight.sum(), (weight * error).sum()])
     if task == "classification":
         if recipe.loss == "bce":
             correct = ((logits > 0) == (y > 0.5)).float().mean(1)
@@ -115,9 +168,11 @@ def metric_sums(task: str, recipe: TrainRecipe, logits: torch.Tensor, y: torch.T
 
 
 def metric_value(task: str, sums: torch.Tensor) -> tuple[str, float]:
-    """The task's validation metric: accuracy, or the mean Dice of the foreground classes present."""
+    """The task's validation metric: accuracy, the RMSE, or the mean Dice of the foreground classes present."""
     if task == "classification":
         return "accuracy", float(sums[1] / sums[0].clamp(min=1))
+    if task == "forecasting":
+        return "rmse", float((sums[1] / sums[0].clamp(min=1)).sqrt())
     classes = (len(sums) - 1) // 2
     overlap, total = sums[1 + 1:1 + classes], sums[1 + classes + 1:]
     present = total > 0
@@ -168,12 +223,20 @@ def resized_crop_flip(x: torch.Tensor, y: torch.Tensor, task: str, scale: tuple[
 
 
 def adapt_config(spec, config: dict[str, Any], dataset) -> dict[str, Any]:
-    """Fill the class count (and input channels) from the dataset where the user did not set them."""
+    """Fill the class count (and input channels) from the dataset where the user did not set them, and any
+    key of the model's config that the dataset names in a ``model_config`` dict (a weather grid, a
+    recommender's user and item counts)."""
     config = dict(config)
+    for key, value in (getattr(dataset, "model_config", None) or {}).items():
+        if key in spec.default_config and key not in config:
+            config[key] = value
     classes = getattr(dataset, "num_classes", None)
     labels = getattr(dataset, "labels", None)
     if classes is None and isinstance(labels, dict) and labels:
         classes = len(labels)
+    names = getattr(dataset, "classes", None)  # an image folder's class names
+    if classes is None and isinstance(names, (tuple, list)) and names:
+        classes = len(names)
     channels = getattr(dataset, "in_channels", None)
     for key, value in (("num_classes", classes), ("out_channels", classes), ("in_channels", channels),
                        ("in_chans", channels)):

@@ -58,3 +58,20 @@ def fit(model: nn.Module, loader, epochs: int = RECIPE["epochs"], **options) -> 
         losses.append(train_epoch(model, loader, optimiser, alpha))
         schedule.step()
     return losses
+
+
+def mixup_batch(x, y: torch.Tensor, task: str):
+    """``zoo train``'s augmentation hook for the LRW recipes: mixup of the video (a boundary, when the
+    input is ``(video, boundary)``, stays unmixed, as in mpc001); the target becomes ``(y_a, y_b, lam)``,
+    which :func:`mixup_cross_entropy` reads."""
+    video, extra = (x[0], x[1:]) if isinstance(x, tuple) else (x, ())
+    mixed, y_a, y_b, lam = mixup(video, y)
+    return ((mixed, *extra) if extra else mixed), (y_a, y_b, torch.tensor(lam))
+
+
+def mixup_cross_entropy(logits: torch.Tensor, target, model=None) -> torch.Tensor:
+    """``zoo train``'s loss hook: :func:`mixup_loss` on a mixed target, plain cross-entropy on labels."""
+    if isinstance(target, tuple):
+        y_a, y_b, lam = target
+        return mixup_loss(logits, y_a, y_b, float(lam))
+    return nn.functional.cross_entropy(logits, target)

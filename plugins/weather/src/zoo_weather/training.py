@@ -65,3 +65,47 @@ def fine_tune(model: nn.Module, samples, *, epochs: int = 1, rollout: int = 1, l
             losses.append(loss.item())
     model.eval()
     return losses
+
+
+class OneStep:
+    """``zoo train``'s view of one-step :class:`~zoo_weather.data.gridded.ForecastSamples` (a slice of them):
+    items ``((x [2, 69, H, W], time_embedding [12]), target [69, H, W])``, the model's grid in ``model_config``."""
+
+    def __init__(self, samples, indices: range, grid: str | None):
+        self.samples, self.indices = samples, indices
+        self.model_config = {"grid": grid} if grid else {}
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, index: int):
+        x, temb, target = self.samples[self.indices[index]]
+        return (x, temb), target
+
+
+def _grid_of(x: torch.Tensor) -> str | None:
+    from zoo_weather.channels import GRIDS, grid_shape
+
+    return next((grid for grid in GRIDS if grid_shape(grid) == tuple(x.shape[-2:])), None)
+
+
+def hold_out_last(train, validation, recipe, config):
+    """The prepare hook of the PuYun recipe: the last ``validation_fraction`` of a one-split archive's samples
+    (in time) validate, the rest train, so no validation state is ever a training target."""
+    from zoo.errors import ConfigError
+
+    if getattr(train, "rollout", 1) != 1:
+        raise ConfigError("the PuYun recipe trains one 6-h step: open the data with rollout=1")
+    grid = _grid_of(train[0][0])
+    if validation is not None:
+        return OneStep(train, range(len(train)), grid), OneStep(validation, range(len(validation)), grid)
+    held = max(1, round(len(train) * float(recipe.options.get("validation_fraction", 0.1))))
+    if held >= len(train):
+        raise ConfigError(f"{len(train)} samples are too few to hold {held} out for validation")
+    return OneStep(train, range(len(train) - held), grid), OneStep(train, range(len(train) - held, len(train)), grid)
+
+
+def latitude_weighted_l1(prediction: torch.Tensor, target: torch.Tensor, model) -> torch.Tensor:
+    """``zoo train``'s loss hook: :func:`weighted_loss` (L1 of the state divided by the model's std, rows
+    weighted by cell area) on the model's grid."""
+    return weighted_loss(prediction, target, model.std, latitude_weights(model.grid, prediction.device), "l1")

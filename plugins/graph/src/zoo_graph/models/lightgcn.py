@@ -25,7 +25,8 @@ class LightGCNRecommender(nn.Module):
     """``forward(edge_index [2, E], users [B], items [B])`` → scores [B].
 
     ``edge_index`` is the bipartite training graph over U + I nodes in both directions (see
-    :func:`bipartite_edge_index`); ``users`` and ``items`` are 0-based ids in their own ranges.
+    :func:`bipartite_edge_index`), or its :meth:`normalized_adjacency` (a sparse CSR tensor, computed
+    once per graph by a training loop); ``users`` and ``items`` are 0-based ids in their own ranges.
     """
 
     def __init__(self, num_users: int, num_items: int, embedding_dim: int, num_layers: int):
@@ -37,26 +38,38 @@ class LightGCNRecommender(nn.Module):
 
     def forward(self, edge_index: torch.Tensor, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
         ids = {"model": "LightGCN", "dtype": ("int64", "int32"), "min_value": 0}
-        expect_shape(edge_index, "2 E", name="edge_index", max_value=self.num_users + self.num_items - 1, **ids)
+        num_nodes = self.num_users + self.num_items
+        if edge_index.layout == torch.sparse_csr:
+            if tuple(edge_index.shape) != (num_nodes, num_nodes):
+                raise InputShapeError(f"LightGCN: the normalised adjacency must be [{num_nodes}, {num_nodes}], "
+                                      f"got {list(edge_index.shape)}")
+            adjacency = edge_index
+        else:
+            expect_shape(edge_index, "2 E", name="edge_index", max_value=num_nodes - 1, **ids)
+            adjacency = None
         batch = expect_shape(users, "B", name="users", max_value=self.num_users - 1, **ids)["B"]
         expect_shape(items, "B", name="items", max_value=self.num_items - 1, **ids)
         if items.shape[0] != batch:
             raise InputShapeError(f"LightGCN: items must be [B={batch}] like users, got {list(items.shape)}")
         pairs = torch.stack([users, items + self.num_users])
-        return self.lightgcn(self.normalized_adjacency(edge_index), pairs)
+        return self.lightgcn(self.normalized_adjacency(edge_index) if adjacency is None else adjacency, pairs)
 
     def normalized_adjacency(self, edge_index: torch.Tensor) -> torch.Tensor:
         """D^-1/2 A D^-1/2 (no self-loops, as in LightGCN) as a sparse CSR tensor [U+I, U+I]."""
-        num_nodes = self.num_users + self.num_items
-        edge_index, weight = gcn_norm(edge_index, None, num_nodes, add_self_loops=False)
-        with warnings.catch_warnings():  # torch's "sparse CSR is beta" notice, once per graph
-            warnings.simplefilter("ignore", UserWarning)
-            return to_torch_csr_tensor(edge_index, weight, size=(num_nodes, num_nodes))
+        return normalized_adjacency(edge_index, self.num_users + self.num_items)
 
     def embeddings(self, adjacency: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Propagated user [U, d] and item [I, d] representations given :meth:`normalized_adjacency`."""
         out = self.lightgcn.get_embedding(adjacency)
         return out[: self.num_users], out[self.num_users:]
+
+
+def normalized_adjacency(edge_index: torch.Tensor, num_nodes: int) -> torch.Tensor:
+    """D^-1/2 A D^-1/2 of a graph over ``num_nodes`` nodes (no self-loops) as a sparse CSR tensor."""
+    edge_index, weight = gcn_norm(edge_index, None, num_nodes, add_self_loops=False)
+    with warnings.catch_warnings():  # torch's "sparse CSR is beta" notice, once per graph
+        warnings.simplefilter("ignore", UserWarning)
+        return to_torch_csr_tensor(edge_index, weight, size=(num_nodes, num_nodes))
 
 
 def bipartite_edge_index(train: torch.Tensor, num_users: int) -> torch.Tensor:

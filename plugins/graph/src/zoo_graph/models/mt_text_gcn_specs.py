@@ -30,6 +30,8 @@ MODELS = (
         bad_input="zoo_graph.models.mt_text_gcn:bad_input", num_params=num_params(VARIANTS[DEFAULT]),
         default_config=VARIANTS[DEFAULT], tags=("text-gcn", "multi-task", "graph-autoencoder", "low-resource"),
         license="Apache-2.0",
+        no_recipe="a graph auto-encoder trained on the reconstruction of the PMI / TF-IDF matrix plus one loss per "
+                  "task, scored by macro F1 per task over k folds: zoo_graph.train.mt_text_gcn runs that loop",
         description="MT-Text GCN: a two-layer GCN auto-encoder of the TextGCN word-sentence graph (one-hot "
                     "input, hidden 200) whose sentence embeddings feed one linear head per task, TEL-NLP sizes.",
     ),

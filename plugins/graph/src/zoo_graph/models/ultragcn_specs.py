@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from zoo import ModelSpec
+from zoo import ModelSpec, TrainRecipe
 from zoo_graph.data.recsys import SIZES
 from zoo_graph.data.recsys import ULTRAGCN as PAPER
 
@@ -44,12 +44,30 @@ def _num_params(config: dict) -> int:
     return (config["num_users"] + config["num_items"]) * config["embedding_dim"]
 
 
+def _recipe(dataset: str) -> TrainRecipe:
+    """The authors' config for ``dataset`` as a recipe: Adam at its lr and batch, at most 2,000 epochs, stopped after
+    ``early_stop`` evaluations without a better Recall@20; the loss weights, negatives and embedding sizes go to
+    :func:`zoo_graph.recsys.ultragcn.prepare` as options."""
+    settings = PAPER_CONFIGS[dataset]
+    return TrainRecipe(
+        name=dataset, optimiser="adam", lr=settings["lr"], momentum=0.9, beta2=0.999, epochs=2000,
+        batch_size=settings["batch_size"], patience=settings["early_stop"], loss="data",
+        prepare="zoo_graph.recsys.ultragcn:prepare", source=PAPER,
+        options={k: v for k, v in settings.items() if k not in ("lr", "batch_size", "early_stop")},
+        notes="the authors evaluate every 5 epochs up to epoch 50 and then every epoch; the engine every epoch, and "
+              "it drops the last partial batch of an epoch",
+    )
+
+
+# The first recipe is the default: Amazon-CDs, the default config's sizes.
+RECIPES = tuple(_recipe(dataset) for dataset in ("amazon-cds", *(d for d in PAPER_CONFIGS if d != "amazon-cds")))
+
 MODELS = (
     ModelSpec(
         name="ultragcn", domain="graph", task="recommendation", paper=PAPER,
         builder="zoo_graph.models.ultragcn:build_ultragcn", example_input="zoo_graph.models.ultragcn:example_input",
         bad_input="zoo_graph.models.ultragcn:bad_input", num_params=_num_params(VARIANTS[DEFAULT]),
-        default_config=VARIANTS[DEFAULT],
+        default_config=VARIANTS[DEFAULT], recipes=RECIPES,
         tags=("recommendation", "collaborative-filtering", "amazon-cds"), license="Apache-2.0",
         description="UltraGCN on Amazon-CDs sizes: user and item embeddings trained with the β-weighted "
                     "constraint loss and the item-item top-K term (zoo_graph.recsys.ultragcn).",

@@ -43,3 +43,28 @@ def train_epoch(model: LightGCNRecommender, adjacency: torch.Tensor, train: torc
         return model.lightgcn.recommendation_loss(pos_rank, neg_rank, node_id=nodes, lambda_reg=lambda_reg)
 
     return optimize_over_pairs(train, batch_size, batch_loss, optimizer, generator, time_budget)
+
+
+def prepare(train, validation, recipe, config):
+    """``zoo train``'s prepare hook of the LightGCN recipe: batches of training pairs with one sampled
+    negative each, scored on the normalised training graph (computed once), BPR plus ``lambda_reg`` L2 on the
+    batch's layer-0 embeddings (the recipe's options), and Recall@20 / NDCG@20 over all items."""
+    from zoo_graph.models.lightgcn import bipartite_edge_index, normalized_adjacency
+    from zoo_graph.recsys.engine import InteractionPairs, RankingValidation, splits
+
+    train_edges, test_edges, num_users, num_items = splits(train, validation)
+    adjacency = normalized_adjacency(bipartite_edge_index(train_edges, num_users), num_users + num_items)
+    lambda_reg = float(recipe.options.get("lambda_reg", PAPER_CONFIG["lambda_reg"]))
+
+    def collate(data, users, pos):
+        neg = data.negatives(users, 1)[:, 0]
+        both = torch.cat([users, users])
+        nodes = torch.cat([users, pos + num_users, neg + num_users])
+        return (adjacency, both, torch.cat([pos, neg])), nodes
+
+    def loss(scores, nodes, model):
+        pos_rank, neg_rank = scores.chunk(2)
+        return model.lightgcn.recommendation_loss(pos_rank, neg_rank, node_id=nodes, lambda_reg=lambda_reg)
+
+    pairs = InteractionPairs(train_edges, num_users, num_items, collate, loss)
+    return pairs, RankingValidation(train_edges, test_edges, lambda model: model.embeddings(adjacency))

@@ -100,9 +100,11 @@ class UltraGCNGraph:
 
 def ultragcn_loss(model: UltraGCN, graph: UltraGCNGraph, users: torch.Tensor, pos_items: torch.Tensor,
                   neg_items: torch.Tensor, *, w1: float, w2: float, w3: float, w4: float, negative_weight: float,
-                  gamma: float, lambda_: float, **_) -> torch.Tensor:
-    """The full UltraGCN loss of one batch: users [B], pos_items [B], neg_items [B, N] → scalar."""
-    pos_scores = model(users, pos_items)
+                  gamma: float, lambda_: float, pos_scores: torch.Tensor | None = None, **_) -> torch.Tensor:
+    """The full UltraGCN loss of one batch: users [B], pos_items [B], neg_items [B, N] → scalar
+    (``pos_scores``: ``model(users, pos_items)`` when the caller has it already)."""
+    if pos_scores is None:
+        pos_scores = model(users, pos_items)
     if neg_items.shape[1] * model.user_embedding.embedding_dim > model.num_items:
         # Hundreds of negatives per positive: scoring the batch against every item with one
         # matmul and gathering is ~4x faster than gathering [B, N, d] negative embeddings.
@@ -140,3 +142,26 @@ def train_epoch(model: UltraGCN, graph: UltraGCNGraph, train: torch.Tensor, opti
         return ultragcn_loss(model, graph, users, pos, neg, **config)
 
     return optimize_over_pairs(train, config["batch_size"], batch_loss, optimizer, generator, time_budget)
+
+
+def prepare(train, validation, recipe, config):
+    """``zoo train``'s prepare hook of the UltraGCN recipes: the training pairs, each batch's negatives
+    (``negative_num`` per positive) and the loss with the recipe's ``options`` (one dataset's
+    :data:`~zoo_graph.models.ultragcn_specs.PAPER_CONFIGS`), and Recall@20 / NDCG@20 over all items."""
+    from zoo_graph.recsys.engine import InteractionPairs, RankingValidation, splits
+
+    train_edges, test_edges, num_users, num_items = splits(train, validation)
+    options = dict(recipe.options)
+    graph = UltraGCNGraph.from_interactions(train_edges, num_users, num_items, options["ii_neighbor_num"])
+
+    def collate(data, users, pos):
+        negatives = graph.sample_negatives(users, options["negative_num"], options["sift_pos"])
+        return (users, pos), (users, pos, negatives)
+
+    def loss(pos_scores, target, model):
+        users, pos, negatives = target
+        return ultragcn_loss(model, graph, users, pos, negatives, pos_scores=pos_scores, **options)
+
+    pairs = InteractionPairs(train_edges, num_users, num_items, collate, loss,
+                             model_config={"embedding_dim": options["embedding_dim"], "init_std": options["init_std"]})
+    return pairs, RankingValidation(train_edges, test_edges, lambda model: model.embeddings())

@@ -4,7 +4,7 @@ Ma et al., "Lip-reading with Densely Connected Temporal Convolutional Networks",
 arXiv:2009.14233; sizes from mpc001's ``configs/lrw_resnet18_dctcn{,_boundary}.json``.
 """
 
-from zoo import ModelSpec, Paper
+from zoo import ModelSpec, Paper, TrainRecipe
 
 PAPER = Paper("Lip-reading with Densely Connected Temporal Convolutional Networks", arxiv="2009.14233",
               venue="WACV 2021", code="https://github.com/mpc001/Lipreading_using_Temporal_Convolutional_Networks")
@@ -15,6 +15,16 @@ VARIANTS = {
 }
 
 _MODULE = "zoo_lipreading.models.dctcn"
+
+# mpc001's LRW training (main.py defaults and lipreading/optim_utils.py of the code in PAPER): AdamW lr 3e-4 with
+# weight decay 1e-2, cosine to 0 over 80 epochs, batch 32, mixup alpha 0.4; random 88x88 crop and flip in the reader.
+LRW_RECIPE = TrainRecipe(
+    name="lrw", optimiser="adamw", lr=3e-4, momentum=0.9, beta2=0.999, weight_decay=1e-2, epochs=80, batch_size=32,
+    schedule="cosine", loss="zoo_lipreading.recipe:mixup_cross_entropy",
+    augmentation="zoo_lipreading.recipe:mixup_batch",
+    source=PAPER, notes="mpc001 steps the cosine once per epoch, the engine once per batch",
+)
+
 
 # name, use_boundary, parameters, description
 _MODELS = (
@@ -28,6 +38,7 @@ MODELS = tuple(
         builder=f"{_MODULE}:build_dctcn", example_input=f"{_MODULE}:example_input", num_params=params,
         default_config=dict(variant="lrw", num_classes=500, use_boundary=boundary),
         explain_layer="frontend.clip", tags=("lipreading", "lrw", "tcn", "video"),
+        recipes=(LRW_RECIPE.replace(inputs=("video", "boundary")) if boundary else LRW_RECIPE,),
         description=f"ResNet-18 (5x7x7 stem, Swish) + densely connected TCN with SE, mpc001's LRW model, "
                     f"{description}. Input [B, 1, T, 88, 88]" + (" and boundaries [B, T]" if boundary else "")
                     + "; output [B, num_classes] logits.",

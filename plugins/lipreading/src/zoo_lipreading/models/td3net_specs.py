@@ -4,7 +4,7 @@ Lee et al., "TD3Net: A Temporal Densely Connected Multi-dilated Convolutional Ne
 Lipreading", arXiv:2506.16073. Back-end sizes from ``td3net_configs/td3net_config_{base,best}.yaml``.
 """
 
-from zoo import ModelSpec, Paper
+from zoo import ModelSpec, Paper, TrainRecipe
 
 PAPER = Paper(
     "TD3Net: A Temporal Densely Connected Multi-dilated Convolutional Network for Lipreading",
@@ -27,6 +27,16 @@ BACKEND_PARAMS = {"base": 18_689_037, "best": 31_888_204}
 
 _MODULE = "zoo_lipreading.models.td3net"
 
+# The authors' LRW training (arXiv:2506.16073 §4.2 and their main.py): AdamW lr 3e-4, weight decay 1e-2, cosine to 0
+# over 120 epochs, batch 32, mixup alpha 0.4 with plain cross-entropy, AMP; random 88x88 crop and flip in the reader.
+LRW_RECIPE = TrainRecipe(
+    name="lrw", optimiser="adamw", lr=3e-4, momentum=0.9, beta2=0.999, weight_decay=1e-2, epochs=120, batch_size=32,
+    schedule="cosine", loss="zoo_lipreading.recipe:mixup_cross_entropy",
+    augmentation="zoo_lipreading.recipe:mixup_batch",
+    precision="fp16", source=PAPER,
+    notes="the authors step the cosine once per epoch, the engine once per batch",
+)
+
 # name, variant, use_boundary, whole-model parameters at 500 classes, description
 _MODELS = (
     ("td3net-base", "base", False, 30_745_453, "TD3Net-Base (growth 36), 89.36% LRW top-1 reported"),
@@ -41,6 +51,7 @@ MODELS = tuple(
         builder=f"{_MODULE}:build_td3net", example_input=f"{_MODULE}:example_input",
         num_params=params, default_config=dict(variant=variant, num_classes=500, use_boundary=boundary),
         explain_layer="frontend.clip", tags=("lipreading", "lrw", "tcn", "video"),
+        recipes=(LRW_RECIPE.replace(inputs=("video", "boundary")) if boundary else LRW_RECIPE,),
         description=f"{description}. Input [B, 1, T, 88, 88] grey mouth crops"
                     + (" and boundaries [B, T]" if boundary else "") + "; output [B, num_classes] logits.",
     )

@@ -71,5 +71,7 @@ MODELS: tuple[ModelSpec, ...] = (
           "E-3DSNN U-Net (SemanticKITTI config, 19 classes): per-voxel logits [N, 19] "
           "(input: coords [N, 3] int, feats [N, 4] = xyz + strength, batch [N]).",
           task="point-cloud-segmentation", default_config=dict(variant="seg", in_channels=4, num_classes=19),
-          explain_layer="dec.0", tags=("snn", "point-cloud", "sparse-conv", "semantic-kitti"), recipes=()),
+          explain_layer="dec.0", tags=("snn", "point-cloud", "sparse-conv", "semantic-kitti"), recipes=(),
+          no_recipe="point-cloud segmentation is scored by per-point mIoU over voxelised scans, which the "
+                    "engine does not compute, and the zoo has no SemanticKITTI reader to train on"),
 )

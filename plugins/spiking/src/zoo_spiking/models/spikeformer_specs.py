@@ -8,6 +8,7 @@ Design of Next-generation Neuromorphic Chips", ICLR 2024, arXiv:2404.03663. The 
 from __future__ import annotations
 
 from zoo.specs import ModelSpec, Paper
+from zoo.training.recipe import TrainRecipe
 
 PAPER = Paper(
     "Spike-driven Transformer V2: Meta Spiking Neural Network Architecture Inspiring the Design of "
@@ -25,6 +26,17 @@ _PARAMS = {"15m": 15_112_208, "31m": 31_333_864, "55m": 55_350_248}
 
 _MODULE = "zoo_spiking.models.spikeformer"
 
+# Stage 1 of the authors' ImageNet training (main_finetune.py and train.sh of BICLab/Spike-Driven-Transformer-V2):
+# T = 1, timm's LAMB with weight decay 0.05, base lr 6e-4 x batch / 256 = 2.4e-3 at 128 x 8 GPUs = 1024, 10 warm-up
+# epochs then half-cosine to 1e-6, 200 epochs, label smoothing 0.1, AMP.
+IMAGENET_RECIPE = TrainRecipe(
+    name="imagenet", optimiser="lamb", lr=2.4e-3, momentum=0.9, beta2=0.999, weight_decay=0.05, epochs=200,
+    batch_size=1024, schedule="cosine", warmup_epochs=10, min_lr=1e-6, label_smoothing=0.1,
+    augmentation="resized-crop-flip", precision="fp16", source=PAPER,
+    notes="RandAugment m9 and random erasing 0.25 are left out; stage 2 (T = 4, hard distillation from "
+          "CAFormer-B36, 20 epochs at 1e-5) needs knowledge distillation, which is not a recipe field",
+)
+
 MODELS: tuple[ModelSpec, ...] = tuple(
     ModelSpec(
         name=f"meta-spikeformer-{variant}", domain="spiking", task="image-classification", paper=PAPER,
@@ -33,7 +45,7 @@ MODELS: tuple[ModelSpec, ...] = tuple(
         # spiking_head: head(lif(x)), the authors' code since their commit d95ad13 (see the model's docstring)
         default_config=dict(variant=variant, num_heads=8, in_channels=3, num_classes=1000, T=1, spiking_head=True),
         explain_layer="block4.1", explain_reshape="zoo.explainers.reshapes:time_major",
-        tags=("snn", "transformer", "imagenet"),
+        tags=("snn", "transformer", "imagenet"), recipes=(IMAGENET_RECIPE,),
         description=f"Meta-SpikeFormer ({_PARAMS[variant] / 1e6:.2f}M, 6+2 spike-driven transformer blocks): "
                     "[B, 3, H, W] images (or [B, T, C, H, W] frames) -> [B, 1000]; T time steps in the config.",
     )

@@ -11,7 +11,7 @@ average pooling, logit bias ``-log(C - 1)``, a 6-channel input in [0, 1].
 
 from __future__ import annotations
 
-from zoo import ModelSpec
+from zoo import ModelSpec, TrainRecipe
 from zoo_vision.models.bcos_resnet_specs import PAPER
 
 # widths/depths per stage; drop_path: the authors' default stochastic-depth rate per size.
@@ -27,9 +27,21 @@ VARIANTS = {
 _MODULE = "zoo_vision.models.bcos_convnext"
 
 
+# B-cos v2's ImageNet CNN configuration (``experiments/ImageNet/bcos_final``, arXiv:2306.10898): Adam lr 1e-3,
+# batch 64 x 4 GPUs = 256, 90 epochs cosine after a 5-epoch linear warm-up, the uniform-off-label BCE,
+# RandomResizedCrop 224 + flip on [0, 1] images (no normalisation) turned into [r, g, b, 1-r, 1-g, 1-b].
+RECIPES = (TrainRecipe(
+    name="imagenet", optimiser="adam", lr=1e-3, momentum=0.9, beta2=0.999, epochs=90, batch_size=256,
+    schedule="cosine", warmup_epochs=5, loss="zoo_vision.training:uniform_off_label_bce",
+    augmentation="resized-crop-flip", prepare="zoo_vision.training:add_inverse", source=PAPER,
+    notes="the authors' adaptive gradient clipping (factor 0.01) is left out and their warm-up starts at 1% of "
+          "the lr (here at 1/warm-up steps)",
+),)
+
+
 def _spec(variant: str, hp: dict) -> ModelSpec:
     return ModelSpec(
-        name=f"bcos-convnext-{variant}", domain="vision", task="classification", paper=PAPER,
+        name=f"bcos-convnext-{variant}", domain="vision", task="classification", paper=PAPER, recipes=RECIPES,
         builder=f"{_MODULE}:build_bcos_convnext", example_input=f"{_MODULE}:example_input",
         num_params=hp["num_params"],
         default_config={"variant": variant, "num_classes": 1000, "in_chans": 6, "b": 2.0, "max_out": 1,

@@ -10,7 +10,7 @@ detachable LayerNorms, logit bias ``log(1 / (C - 1))``, a 6-channel input in [0,
 
 from __future__ import annotations
 
-from zoo import ModelSpec
+from zoo import ModelSpec, TrainRecipe
 from zoo_vision.models.bcos_resnet_specs import PAPER
 
 # num_params: 1000 classes, 6 input channels, as the authors' constructors count them (meta device);
@@ -41,9 +41,24 @@ VARIANTS = {
 _MODULE = "zoo_vision.models.bcos_vit"
 
 
+def _recipe(variant: str) -> TrainRecipe:
+    """B-cos v2's ViT configuration (``experiments/ImageNet/vit_final``, arXiv:2306.10898): Adam lr 1e-3, 90 epochs
+    cosine, the uniform-off-label BCE; batch 128 x 8 GPUs with a 10k-step warm-up, halved batch and 50k steps
+    for the big ones (B, L). Warm-up steps are given as epochs of ImageNet's 1,281,167 images."""
+    big = variant.endswith(("-b", "-l"))
+    batch = 512 if big else 1024
+    return TrainRecipe(
+        name="imagenet", optimiser="adam", lr=1e-3, momentum=0.9, beta2=0.999, epochs=90, batch_size=batch,
+        schedule="cosine", warmup_epochs=round((50_000 if big else 10_000) * batch / 1_281_167, 2),
+        loss="zoo_vision.training:uniform_off_label_bce", augmentation="resized-crop-flip",
+        prepare="zoo_vision.training:add_inverse", source=PAPER,
+        notes="RandAugment m10 and mixup 0.2 are left out",
+    )
+
+
 def _spec(variant: str, hp: dict) -> ModelSpec:
     return ModelSpec(
-        name=f"bcos-{variant}", domain="vision", task="classification", paper=PAPER,
+        name=f"bcos-{variant}", domain="vision", task="classification", paper=PAPER, recipes=(_recipe(variant),),
         builder=f"{_MODULE}:build_bcos_vit", example_input=f"{_MODULE}:example_input",
         num_params=hp["num_params"],
         default_config={"variant": variant, "num_classes": 1000, "in_chans": 6, "b": 2.0},

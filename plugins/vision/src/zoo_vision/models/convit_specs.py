@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from zoo import ModelSpec, Paper, WeightsSpec
+from zoo_vision.recipes import deit_recipe
 
 PAPER = Paper(
     title="ConViT: Improving Vision Transformers with Soft Convolutional Inductive Biases",
@@ -48,11 +49,15 @@ WEIGHTS = {
 _MODULE = "zoo_vision.models.convit"
 
 
+# ConViT trains with DeiT's recipe unchanged (arXiv:2103.10697 §4; the authors' code is a DeiT fork).
+RECIPES = (deit_recipe(PAPER),)
+
+
 def _spec(variant: str) -> ModelSpec:
     weights = WEIGHTS.get(variant)
     label = variant.replace("-plus", "+").capitalize()
     return ModelSpec(
-        name=f"convit-{variant}", domain="vision", task="classification", paper=PAPER,
+        name=f"convit-{variant}", domain="vision", task="classification", paper=PAPER, recipes=RECIPES,
         builder=f"{_MODULE}:build_convit", example_input=f"{_MODULE}:example_input",
         bad_input=f"{_MODULE}:bad_input", num_params=NUM_PARAMS[variant],
         default_config={"variant": variant, "num_classes": 1000, "in_chans": 3, "img_size": IMAGE_SIZE,

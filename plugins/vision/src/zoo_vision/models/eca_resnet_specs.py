@@ -12,7 +12,7 @@ of the pruned checkpoint (arXiv:2002.08258); their ECA kernels follow the paper'
 
 from __future__ import annotations
 
-from zoo import ModelSpec, Paper, WeightsSpec
+from zoo import ModelSpec, Paper, TrainRecipe, WeightsSpec
 
 PAPER = Paper(
     title="ECA-Net: Efficient Channel Attention for Deep Convolutional Neural Networks",
@@ -93,10 +93,23 @@ WEIGHTS = {
 }
 
 
+# ECA-Net's ImageNet recipe (the authors' train script, the torchvision ImageNet example's defaults): SGD lr 0.1,
+# momentum 0.9, weight decay 1e-4, batch 256, 100 epochs, lr x0.1 every 30 epochs, RandomResizedCrop + flip.
+RECIPES = (TrainRecipe(
+    name="imagenet", optimiser="sgd", lr=0.1, momentum=0.9, weight_decay=1e-4, epochs=100, batch_size=256,
+    schedule="step", step_epochs=30, gamma=0.1, augmentation="resized-crop-flip", source=PAPER,
+),)
+_AUTHORS = ("18", "34", "50", "101", "152")
+# timm's three were trained with timm's own recipes, which their model cards do not state; they get the paper's
+TIMM_RECIPES = (RECIPES[0].replace(notes="the paper's recipe; timm trained this checkpoint with its own, unpublished "
+                                         "one"),)
+
+
 def _spec(variant: str, hp: dict) -> ModelSpec:
     authors = variant.isdigit()
     return ModelSpec(
         name=f"eca-resnet-{variant}", domain="vision", task="classification", paper=PAPER,
+        recipes=RECIPES if variant in _AUTHORS else TIMM_RECIPES,
         builder=f"{_MODULE}:build_eca_resnet", example_input=f"{_MODULE}:example_input",
         num_params=hp["num_params"],
         default_config={"variant": variant, "num_classes": 1000, "in_chans": 3, "drop_rate": 0.0},

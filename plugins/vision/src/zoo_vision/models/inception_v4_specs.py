@@ -7,7 +7,7 @@ Learning", AAAI 2017, arXiv:1602.07261. One size; the stage layout below is read
 
 from __future__ import annotations
 
-from zoo import ModelSpec, Paper, WeightsSpec
+from zoo import ModelSpec, Paper, TrainRecipe, WeightsSpec
 
 PAPER = Paper(
     title="Inception-v4, Inception-ResNet and the Impact of Residual Connections on Learning",
@@ -36,9 +36,21 @@ WEIGHTS = (
     ),
 )
 
+INCEPTION_V3 = Paper(title="Rethinking the Inception Architecture for Computer Vision", arxiv="1512.00567",
+                     venue="CVPR 2016")
+# Inception-v4 §4 (arXiv:1602.07261): RMSProp with decay 0.9 and epsilon 1.0, lr 0.045 decayed every two epochs by
+# 0.94; the batch of 32, the 100 epochs and the gradient clipping at 2.0 are Inception-v3's (§8, arXiv:1512.00567),
+# which v4 says it follows.
+RECIPES = (TrainRecipe(
+    name="imagenet", optimiser="rmsprop", lr=0.045, momentum=0.9, beta2=0.9, eps=1.0, epochs=100, batch_size=32,
+    schedule="step", step_epochs=2, gamma=0.94, grad_clip=2.0, augmentation="resized-crop-flip", source=PAPER,
+    notes="the paper trains asynchronously on 50 replicas of batch 32; here one synchronous batch of 32",
+),)
+
+
 MODELS = (
     ModelSpec(
-        name="inception-v4", domain="vision", task="classification", paper=PAPER,
+        name="inception-v4", domain="vision", task="classification", paper=PAPER, recipes=RECIPES,
         builder=f"{_MODULE}:build_inception_v4", example_input=f"{_MODULE}:example_input",
         num_params=VARIANTS["v4"]["num_params"],
         default_config={"num_classes": 1000, "in_chans": 3, "drop_rate": 0.0},

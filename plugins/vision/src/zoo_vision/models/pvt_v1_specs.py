@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from zoo import ModelSpec, Paper
+from zoo_vision.recipes import deit_recipe
 
 PAPER = Paper(
     title="Pyramid Vision Transformer: A Versatile Backbone for Dense Prediction without Convolutions",
@@ -30,9 +31,14 @@ TOP1 = {"tiny": 75.1, "small": 79.8, "medium": 81.2, "large": 81.7}
 _MODULE = "zoo_vision.models.pvt_v1"
 
 
+# PVT v1 follows DeiT's ImageNet recipe (arXiv:2102.12122 §4.1: AdamW, lr 1e-3 at batch 128 x 8, wd 0.05, 300
+# epochs, cosine, label smoothing, the DeiT augmentations).
+RECIPES = (deit_recipe(PAPER),)
+
+
 def _spec(variant: str) -> ModelSpec:
     return ModelSpec(
-        name=f"pvt-v1-{variant}", domain="vision", task="classification", paper=PAPER,
+        name=f"pvt-v1-{variant}", domain="vision", task="classification", paper=PAPER, recipes=RECIPES,
         builder=f"{_MODULE}:build_pvt_v1", example_input=f"{_MODULE}:example_input",
         bad_input=f"{_MODULE}:bad_input", num_params=NUM_PARAMS[variant],
         default_config={"variant": variant, "num_classes": 1000, "in_chans": 3, "img_size": IMAGE_SIZE,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from zoo import ModelSpec, Paper, WeightsSpec
+from zoo_vision.recipes import deit_recipe
 
 PAPER = Paper(
     title="PVT v2: Improved Baselines with Pyramid Vision Transformer",
@@ -52,10 +53,15 @@ WEIGHTS = {
 _MODULE = "zoo_vision.models.pvt_v2"
 
 
+# PVT v2 keeps PVT v1's (DeiT's) ImageNet recipe (arXiv:2106.13797 §4.1: AdamW, lr 5e-4 x batch / 512 = 1e-3 at 1024,
+# wd 0.05, 300 epochs, cosine after 5 warm-up epochs, drop-path in the model).
+RECIPES = (deit_recipe(PAPER),)
+
+
 def _spec(variant: str) -> ModelSpec:
     weights = WEIGHTS.get(variant)
     return ModelSpec(
-        name=f"pvt-v2-{variant}", domain="vision", task="classification", paper=PAPER,
+        name=f"pvt-v2-{variant}", domain="vision", task="classification", paper=PAPER, recipes=RECIPES,
         builder=f"{_MODULE}:build_pvt_v2", example_input=f"{_MODULE}:example_input",
         bad_input=f"{_MODULE}:bad_input", num_params=NUM_PARAMS[variant],
         default_config={"variant": variant, "num_classes": 1000, "in_chans": 3, "drop_path": 0.1},

@@ -12,7 +12,7 @@ builds the inference form, and ``model.switch_to_deploy()`` turns a trained mode
 
 from __future__ import annotations
 
-from zoo import ModelSpec, Paper
+from zoo import ModelSpec, Paper, TrainRecipe
 
 PAPER = Paper(
     title="VanillaNet: the Power of Minimalism in Deep Learning",
@@ -47,9 +47,21 @@ VARIANTS = {
 _MODULE = "zoo_vision.models.vanillanet"
 
 
+# VanillaNet's ImageNet recipe (arXiv:2305.12972 §4, the authors' README command): LAMB lr 3.5e-3, weight decay 0.35,
+# global batch 1024, 300 epochs cosine, BCE loss, EMA 0.99996, AMP, and deep training: the leaky-ReLU lambda rises
+# linearly from 0 to 1 over the first 100 epochs (``decay_epochs``), set before each epoch.
+RECIPES = (TrainRecipe(
+    name="imagenet", optimiser="lamb", lr=3.5e-3, momentum=0.9, beta2=0.999, weight_decay=0.35, epochs=300,
+    batch_size=1024, schedule="cosine", loss="zoo_vision.training:one_hot_bce", augmentation="resized-crop-flip",
+    precision="fp16", ema_decay=0.99996, epoch_start="zoo_vision.training:vanillanet_lambda",
+    options={"decay_epochs": 100}, source=PAPER,
+    notes="RandAugment m7, mixup 0.1, dropout schedule and layer-wise lr decay are left out",
+),)
+
+
 def _spec(variant: str, hp: dict) -> ModelSpec:
     return ModelSpec(
-        name=f"vanillanet-{variant}", domain="vision", task="classification", paper=PAPER,
+        name=f"vanillanet-{variant}", domain="vision", task="classification", paper=PAPER, recipes=RECIPES,
         builder=f"{_MODULE}:build_vanillanet", example_input=f"{_MODULE}:example_input",
         num_params=hp["num_params"],
         default_config={"variant": variant, "num_classes": 1000, "in_chans": 3, "act_num": 3, "drop_rate": 0.0,

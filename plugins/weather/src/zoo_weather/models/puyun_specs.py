@@ -10,7 +10,7 @@ latent whose hyper-parameters are *assumed* (FuXi analogues) and listed in :data
 
 from __future__ import annotations
 
-from zoo import ModelSpec, Paper
+from zoo import ModelSpec, Paper, TrainRecipe
 
 PAPER = Paper(
     title="PuYun: Medium-Range Global Weather Forecasting Using Large Kernel Attention Convolutional Networks",
@@ -45,6 +45,22 @@ NUM_PARAMS = 76_703_824  # every stage, every grid; checked on the meta device b
 
 _MODULE = "zoo_weather.models.puyun"
 
+FUXI = Paper(title="FuXi: A cascade machine learning forecasting system for 15-day global weather forecast",
+             arxiv="2306.12873", venue="npj Climate and Atmospheric Science 2023",
+             code="https://github.com/tpys/FuXi")
+# PuYun publishes no training values; like the architecture, the recipe is FuXi's (arXiv:2306.12873 §"Training"),
+# the model PuYun compares itself with: AdamW (beta2 0.95), lr 2.5e-4, weight decay 0.1, batch 8, 40,000 one-step
+# iterations (as 40 "epochs" of 1,000 steps), the latitude-weighted L1 (zoo_weather.training), validation on the
+# last tenth of the archive, the state with the lowest validation loss kept.
+FUXI_RECIPE = TrainRecipe(
+    name="fuxi-pretrain", optimiser="adamw", lr=2.5e-4, momentum=0.9, beta2=0.95, weight_decay=0.1, epochs=40,
+    steps_per_epoch=1000, batch_size=8, schedule="cosine", loss="zoo_weather.training:latitude_weighted_l1",
+    prepare="zoo_weather.training:hold_out_last", options={"validation_fraction": 0.1}, select="val-loss",
+    source=FUXI,
+    notes="PuYun's own values are not published; FuXi's cascade then fine-tunes each stage autoregressively "
+          "(zoo_weather.training.fine_tune, rollout > 1), which is not this one-step recipe",
+)
+
 
 def _spec(stage: str) -> ModelSpec:
     variant = VARIANTS[stage]
@@ -57,7 +73,7 @@ def _spec(stage: str) -> ModelSpec:
         default_config={**config, "grid": DEFAULT_GRID},
         explain_layer=f"blocks.{ARCHITECTURE['depth'] - 1}",
         tags=("lka", "van", "cascade", "medium-range", "approximate-architecture"),
-        license="apache-2.0",
+        license="apache-2.0", recipes=(FUXI_RECIPE,),
         description=f"PuYun-{stage.title()} (days {first}-{last} of the cascade): exact interface "
                     "(2×69 channels + 12-value time embedding → state at t+6h), approximate architecture "
                     "(VAN-style LKA blocks on a 4×4 patch-embedded latent; assumed hyper-parameters listed).",
