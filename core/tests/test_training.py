@@ -130,6 +130,17 @@ def test_two_processes_equal_one_with_the_same_global_batch(registered, tmp_path
     assert "2 process(es)" in card and "data `tiny-quadrants`" in card and str(tmp_path) not in card
 
 
+def test_a_model_training_parameter_subsets_runs_on_two_processes(registered, tmp_path):
+    process = run_script("tiny-branchy-net", "--data", f"tiny-quadrants:{tmp_path}", "--out", str(tmp_path / "two"),
+                         "--epochs", "1", torchrun=2)
+    output, _ = process.communicate(timeout=240)
+    assert process.returncode == 0, output
+    sharded = run_script("tiny-branchy-net", "--data", f"tiny-quadrants:{tmp_path}", "--out", str(tmp_path / "x"),
+                         "--epochs", "1", "--fsdp", "always", torchrun=2)
+    output, _ = sharded.communicate(timeout=240)
+    assert sharded.returncode != 0 and "--fsdp never" in output
+
+
 def test_a_killed_run_resumes_bit_for_bit(registered, tmp_path):
     args = ["tiny-train-net", "--data", f"tiny-quadrants:{tmp_path}", "--recipe", "adamw-ema-flip", "--epochs", "2",
             "--checkpoint-every", "2"]

@@ -48,6 +48,25 @@ class TinyNet(nn.Module):
         return self.head(nn.functional.adaptive_avg_pool2d(self.conv(x).relu(), 2).flatten(1))
 
 
+class TinyBranchyNet(TinyNet):
+    """TinyNet with two heads, one drawn per training step (as SN-Net draws a configuration): the other head's
+    parameters get no gradient in that step."""
+
+    trains_parameter_subsets = True
+
+    def __init__(self, in_channels: int = 1, num_classes: int = 4, width: int = 6):
+        super().__init__(in_channels, num_classes, width)
+        self.other_head = nn.Linear(width * 4, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        head = self.other_head if self.training and torch.rand(()) < 0.5 else self.head
+        return head(nn.functional.adaptive_avg_pool2d(self.conv(x).relu(), 2).flatten(1))
+
+
+def build_tiny_branchy_net(in_channels: int = 1, num_classes: int = 4, width: int = 6) -> TinyBranchyNet:
+    return TinyBranchyNet(in_channels, num_classes, width)
+
+
 def build_tiny_net(in_channels: int = 1, num_classes: int = 4, width: int = 6) -> TinyNet:
     return TinyNet(in_channels, num_classes, width)
 
@@ -104,7 +123,9 @@ DATASETS = (
 class TrainPlugin:
     def __init__(self, *specs):
         self.specs = list(specs) or [spec(), spec("tiny-train-net-wide", default_config={
-            "in_channels": 1, "num_classes": 4, "width": 8}, num_params=1 * 8 * 9 + 8 + 32 * 4 + 4)]
+            "in_channels": 1, "num_classes": 4, "width": 8}, num_params=1 * 8 * 9 + 8 + 32 * 4 + 4),
+            spec("tiny-branchy-net", builder="train_fixtures:build_tiny_branchy_net",
+                 num_params=1 * 6 * 9 + 6 + 2 * (24 * 4 + 4))]
 
     @zoo.hookimpl
     def zoo_models(self):

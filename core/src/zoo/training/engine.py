@@ -229,7 +229,13 @@ def train(model: str, data, *, out: str | os.PathLike, recipe: str | TrainRecipe
     num_params = sum(p.numel() for p in net.parameters())
     if fsdp not in ("auto", "always", "never"):
         raise ConfigError(f"fsdp must be 'auto', 'always' or 'never', got {fsdp!r}")
-    sharded = world > 1 and (fsdp == "always" or (fsdp == "auto" and num_params > FSDP_MIN_PARAMS))
+    # A model that trains a different subset of its parameters at each step (SN-Net draws one stitch
+    # configuration per step) says so: DDP must then look for the unused ones, which FSDP's gathers cannot do.
+    varying = bool(getattr(net, "trains_parameter_subsets", False))
+    if world > 1 and varying and fsdp == "always":
+        raise ConfigError(f"{spec.name!r} trains a different subset of its parameters at each step, which FSDP "
+                          "cannot shard: train it with --fsdp never (or auto)")
+    sharded = world > 1 and not varying and (fsdp == "always" or (fsdp == "auto" and num_params > FSDP_MIN_PARAMS))
     if sharded and recipe.ema_decay:
         raise ConfigError(f"{spec.name!r} is sharded with FSDP ({num_params:,} parameters); EMA of sharded "
                           "weights is not supported: train it with ema_decay=0")
@@ -240,7 +246,7 @@ def train(model: str, data, *, out: str | os.PathLike, recipe: str | TrainRecipe
         trained = net
     elif world > 1:
         trained = torch.nn.parallel.DistributedDataParallel(net, device_ids=[dev.index] if dev.type == "cuda"
-                                                            else None)
+                                                            else None, find_unused_parameters=varying)
     else:
         trained = net
     optimiser = parts.optimiser(recipe, net.parameters())

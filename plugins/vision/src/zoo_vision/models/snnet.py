@@ -165,6 +165,9 @@ class SNNet(nn.Module):
     """A stitchable network ``[B, in_chans, H, W] -> [B, num_classes]`` over DeiT ``anchors`` ordered by
     size; runs the configuration :meth:`select` chose (in train mode a uniformly drawn one per call)."""
 
+    # each training step runs one configuration: zoo train's DDP then finds the parameters it left unused
+    trains_parameter_subsets = True
+
     def __init__(self, anchors: list[DeiT], kernel_size: int = 2, stride: int = 1, nearest: bool = True,
                  tail_norm: bool = False, config_id: int = 0, name: str = NAME):
         super().__init__()
