@@ -309,7 +309,8 @@ def make_grids(model: nn.Module, images: Tensor, n: int = 3, *, labels: Tensor |
     probability of its predicted class exceeds ``threshold`` (and, with ``labels``, the prediction is
     right). Each grid takes ``n²`` distinct classes at random and one qualifying image of each.
     Returns ``grids`` ``[G, C, n·H, n·W]`` and ``classes`` ``[G, n²]`` (the class of each cell,
-    row-major); ``num_grids`` None: as many as the rarest chosen class allows, at least one.
+    row-major); ``num_grids`` None: ``max(1, N // n²)``. Images are drawn without repetition while
+    a class has unused ones, then cycled.
     """
     if not isinstance(images, Tensor) or images.ndim != 4 or not images.is_floating_point():
         raise ExplainError(f"make_grids takes a float image batch [N, C, H, W], got "
