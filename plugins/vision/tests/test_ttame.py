@@ -87,7 +87,11 @@ def test_train_then_explain_a_zoo_backbone(backbone):
         torch.testing.assert_close(value, before_backbone[key])  # frozen, BN statistics included
     assert all(p.requires_grad for p in backbone.parameters())  # restored
     assert any(not torch.equal(p, q) for p, q in zip(head.parameters(), before_head))
+    calls = []
+    handle = backbone.register_forward_hook(lambda *args: calls.append(1))
     explanation = zoo.explain(backbone, x, method="t-tame", head=head, targets=[0, 1, 2, 3])
+    handle.remove()
+    assert len(calls) == 1  # one forward pass of the backbone explains the batch
     assert explanation.maps.shape == (4, 32, 32) and explanation.method == "t-tame"
     assert explanation.targets.tolist() == [0, 1, 2, 3]
     assert explanation.maps.min() >= 0 and explanation.maps.max() <= 1 + 1e-6
