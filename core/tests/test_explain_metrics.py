@@ -177,3 +177,70 @@ def test_maps_must_match_the_input():
     points = Explanation(torch.rand(5), "grad-cam", batch=torch.zeros(5, dtype=torch.long))
     with pytest.raises(ExplainError, match="point"):
         zoo.explain_metrics(CornerModel(), torch.ones(1, 3, 16, 16), points)
+
+
+def one_hot_tiles(classes: list[int], channels: int = 4, size: int = 4) -> torch.Tensor:
+    """Images [N, channels, size, size] whose channel ``c`` is 1 for class ``c``, 0 elsewhere."""
+    tiles = torch.zeros(len(classes), channels, size, size)
+    tiles[torch.arange(len(classes)), torch.tensor(classes)] = 1
+    return tiles
+
+
+def channel_mean_model(channels: int = 4) -> nn.Module:
+    """Logits = 5 × the spatial mean of each channel, through a 1x1 conv (a Grad-CAM layer)."""
+    model = nn.Sequential(nn.Conv2d(channels, channels, 1, bias=False), nn.AdaptiveAvgPool2d(1), nn.Flatten())
+    with torch.no_grad():
+        model[0].weight.copy_(5 * torch.eye(channels)[:, :, None, None])
+    return model.eval()
+
+
+def test_grid_localisation_is_the_share_of_positive_attribution_in_the_cell():
+    maps = torch.zeros(4, 6, 6)
+    maps[0, :3, 3:] = 1  # all in cell 1
+    maps[1] = 1  # uniform
+    maps[2, :3, :3] = 2
+    maps[2, 3:, 3:] = -5  # negative attribution is ignored
+    result = M.grid_localisation(maps, torch.tensor([1, 0, 0, 2]), 2)
+    torch.testing.assert_close(result, torch.tensor([1.0, 0.25, 1.0, 0.0]))  # an all-zero map scores 0
+    smooth = M.grid_localisation(maps[:1], torch.tensor([1]), 2, smooth=3)
+    assert 0.5 < float(smooth) < 1
+    with pytest.raises(ExplainError, match=r"n·H"):
+        M.grid_localisation(torch.zeros(1, 5, 6), torch.tensor([0]), 2)
+    with pytest.raises(ExplainError, match="cell index"):
+        M.grid_localisation(maps, torch.tensor([0, 1, 2, 4]), 2)
+
+
+def test_make_grids_tiles_confident_images_of_distinct_classes():
+    model = channel_mean_model()
+    images = one_hot_tiles([0, 1, 2, 3] * 3)
+    grids, classes = M.make_grids(model, images, 2, num_grids=3, seed=1)
+    assert grids.shape == (3, 4, 8, 8) and classes.shape == (3, 4)
+    for grid, cells in zip(grids, classes):
+        assert sorted(cells.tolist()) == [0, 1, 2, 3]
+        for index, c in enumerate(cells.tolist()):
+            row, col = divmod(index, 2)
+            tile = grid[:, row * 4:(row + 1) * 4, col * 4:(col + 1) * 4]
+            assert torch.equal(tile, one_hot_tiles([c])[0])
+    with pytest.raises(ExplainError, match="needs 9"):
+        M.make_grids(model, images, 3)
+    with pytest.raises(ExplainError, match="needs 4"):  # none is confident enough
+        M.make_grids(model, images, 2, threshold=0.99)
+    with pytest.raises(ExplainError, match="needs 4"):  # the labels say every prediction is wrong
+        M.make_grids(model, images, 2, labels=(torch.arange(12) + 1) % 4)
+
+
+def test_grid_pointing_game_scores_a_localising_and_a_uniform_explainer():
+    model = channel_mean_model()
+    grids, classes = M.make_grids(model, one_hot_tiles([0, 1, 2, 3] * 2), 2, num_grids=2)
+    # Grad-CAM on the conv: the explained class's channel, which is 1 exactly in its own cell.
+    perfect = M.grid_pointing_game(model, grids, classes, "grad-cam", target_layer="0", batch_size=3)
+    assert perfect == pytest.approx(1.0)
+    # Input x gradient: the explained class's channel of the input, times a constant.
+    per_cell = M.grid_pointing_game(model, grids, classes, "input-x-gradient", reduction="none")
+    assert per_cell.shape == (2, 4)
+    torch.testing.assert_close(per_cell, torch.ones(2, 4))
+    # A class-agnostic map (the first principal component of the one-hot activations) cannot be
+    # right for every cell of a grid.
+    assert M.grid_pointing_game(model, grids, classes, "eigen-cam", target_layer="0") < 0.9
+    with pytest.raises(ExplainError, match="classes must be"):
+        M.grid_pointing_game(model, grids, classes[:, :3])

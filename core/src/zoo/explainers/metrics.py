@@ -6,6 +6,10 @@ expects) and an :class:`~zoo.explainers.framework.Explanation` whose maps are ``
 score is the softmax probability of the explained class (``explanation.targets``, else the
 predicted class); ``score="logit"`` uses the logit. Perturbed inputs of many steps/percentiles
 go through the model together, ``batch_size`` images per forward pass.
+
+Localisation: :func:`make_grids`, :func:`grid_localisation` and :func:`grid_pointing_game` (the
+B-cos grid pointing game) score where a method puts its attribution on grids of images of
+different classes.
 """
 
 from __future__ import annotations
@@ -287,3 +291,120 @@ def _road(scorer, x: Tensor, maps: Tensor, classes: Tensor, base: Tensor, percen
     imputed = impute(images, missing.flatten(0, 1), noise=noise, generator=generator)
     after = scorer(imputed, classes.repeat(len(percentiles))).reshape(len(percentiles), -1)
     return (after - base[None]).mean(0)
+
+
+# --------------------------------------------------------------------------------------------
+# Localisation: the grid pointing game of B-cos
+# --------------------------------------------------------------------------------------------
+
+
+def make_grids(model: nn.Module, images: Tensor, n: int = 3, *, labels: Tensor | None = None,
+               threshold: float = 0.5, num_grids: int | None = None, seed: int = 0,
+               batch_size: int = 64) -> tuple[Tensor, Tensor]:
+    """Grids of ``n`` x ``n`` confidently classified images of different classes, for the grid
+    pointing game (Böhle et al., "B-cos Alignment for Inherently Interpretable CNNs and Vision
+    Transformers", arXiv:2306.10898; B-cos-v2 ``interpretability/analyses/localisation.py``).
+
+    ``images`` ``[N, C, H, W]`` (as the model takes them); an image qualifies when the softmax
+    probability of its predicted class exceeds ``threshold`` (and, with ``labels``, the prediction is
+    right). Each grid takes ``n²`` distinct classes at random and one qualifying image of each.
+    Returns ``grids`` ``[G, C, n·H, n·W]`` and ``classes`` ``[G, n²]`` (the class of each cell,
+    row-major); ``num_grids`` None: ``max(1, N // n²)``. Images are drawn without repetition while
+    a class has unused ones, then cycled.
+    """
+    if not isinstance(images, Tensor) or images.ndim != 4 or not images.is_floating_point():
+        raise ExplainError(f"make_grids takes a float image batch [N, C, H, W], got "
+                           f"{list(images.shape) if isinstance(images, Tensor) else type(images).__name__}")
+    if not isinstance(n, int) or n < 2:
+        raise ExplainError(f"make_grids: n must be an int >= 2, got {n!r}")
+    with torch.no_grad(), eval_mode(model):
+        probs = torch.cat([torch.softmax(class_scores(model_logits(model(chunk))), -1)
+                           for chunk in images.split(batch_size)])
+    confidence, predicted = probs.max(-1)
+    keep = confidence > threshold
+    if labels is not None:
+        keep &= predicted == torch.as_tensor(labels, device=predicted.device)
+    pools = {int(c): torch.nonzero(keep & (predicted == c))[:, 0].tolist() for c in predicted[keep].unique()}
+    cells = n * n
+    if len(pools) < cells:
+        raise ExplainError(f"make_grids: {len(pools)} classes have images classified with confidence > {threshold}; "
+                           f"a {n}x{n} grid needs {cells}")
+    generator = torch.Generator().manual_seed(seed)
+    for pool in pools.values():
+        order = torch.randperm(len(pool), generator=generator).tolist()
+        pool[:] = [pool[i] for i in order]
+    names = sorted(pools)
+    if num_grids is None:
+        num_grids = max(1, len(images) // cells)
+    used = dict.fromkeys(names, 0)
+    grids, grid_classes = [], []
+    for _ in range(num_grids):
+        chosen = [names[i] for i in torch.randperm(len(names), generator=generator)[:cells].tolist()]
+        picks = []
+        for c in chosen:
+            picks.append(pools[c][used[c] % len(pools[c])])  # cycles only when a class runs out
+            used[c] += 1
+        tiles = images[picks]  # [n², C, H, W] -> [C, n·H, n·W], row-major
+        channels, height, width = tiles.shape[1:]
+        grid = tiles.reshape(n, n, channels, height, width).permute(2, 0, 3, 1, 4).reshape(channels, n * height,
+                                                                                              n * width)
+        grids.append(grid)
+        grid_classes.append(chosen)
+    return torch.stack(grids), torch.tensor(grid_classes, dtype=torch.long, device=images.device)
+
+
+def grid_localisation(maps: Tensor, cells: Tensor, n: int, *, smooth: int = 1) -> Tensor:
+    """Share of the positive attribution that falls in the right cell: ``maps`` ``[M, n·H, n·W]``,
+    ``cells`` ``[M]`` (row-major cell index of the explained class) -> ``[M]`` in [0, 1].
+
+    ``smooth`` > 1 first averages the maps over a ``smooth`` x ``smooth`` window, stride 1 (the
+    B-cos authors use 15 for their own maps). Maps with no positive attribution score 0.
+    """
+    if maps.ndim != 3 or maps.shape[-2] % n or maps.shape[-1] % n:
+        raise ExplainError(f"grid_localisation: maps must be [M, n·H, n·W] for n={n}, got {list(maps.shape)}")
+    cells = torch.as_tensor(cells, dtype=torch.long, device=maps.device).reshape(-1)
+    if cells.numel() != maps.shape[0] or (cells.numel() and (cells.min() < 0 or cells.max() >= n * n)):
+        raise ExplainError(f"grid_localisation: need one cell index in [0, {n * n}) per map, got {cells.tolist()}")
+    if smooth > 1:
+        maps = F.avg_pool2d(maps[:, None], smooth, 1, (smooth - 1) // 2)[:, 0]
+    positive = maps.float().relu()
+    height, width = positive.shape[-2] // n, positive.shape[-1] // n
+    per_cell = positive.reshape(-1, n, height, n, width).sum((2, 4)).flatten(1)  # [M, n²]
+    total = per_cell.sum(1)
+    inside = per_cell.gather(1, cells[:, None])[:, 0]
+    return torch.where(total > 0, inside / total.clamp_min(torch.finfo(total.dtype).tiny), torch.zeros_like(total))
+
+
+def grid_pointing_game(model: nn.Module, grids: Tensor, classes: Tensor, method: str = "grad-cam", *,
+                       batch_size: int = 16, smooth: int = 1, reduction: str = "mean", **options: Any):
+    """The B-cos grid pointing game of an explainer: every grid is explained once per cell, for
+    that cell's class, and scored by :func:`grid_localisation` (1: all attribution in the right
+    cell; ``1/n²`` is what a uniform map gets).
+
+    ``grids``/``classes`` as :func:`make_grids` returns them; ``options`` go to :func:`zoo.explain`
+    (e.g. ``target_layer=``, or ``head=`` for T-TAME). Returns the mean score, or (``reduction=
+    "none"``) ``[G, n²]``.
+    """
+    from zoo.explainers import explain
+
+    if reduction not in ("mean", "none"):
+        raise ExplainError(f"reduction must be 'mean' or 'none', got {reduction!r}")
+    classes = torch.as_tensor(classes, dtype=torch.long)
+    n = math.isqrt(classes.shape[-1]) if classes.ndim == 2 else 0
+    if classes.ndim != 2 or n * n != classes.shape[1] or classes.shape[0] != grids.shape[0]:
+        raise ExplainError(f"grid_pointing_game: classes must be [G, n²] for {grids.shape[0]} grids, "
+                           f"got {list(classes.shape)}")
+    images = grids.repeat_interleave(n * n, 0)
+    targets = classes.reshape(-1).to(grids.device)
+    cells = torch.arange(n * n, device=grids.device).repeat(grids.shape[0])
+    scores = []
+    for start in range(0, images.shape[0], batch_size):
+        chunk = slice(start, start + batch_size)
+        explanation = explain(model, images[chunk], method, targets=targets[chunk].tolist(), **options)
+        maps = torch.as_tensor(explanation.maps).to(grids.device)
+        if maps.shape[-2:] != grids.shape[-2:]:
+            raise ExplainError(f"grid_pointing_game: {method} gave maps {list(maps.shape)} for grids "
+                               f"{list(grids.shape)}; explain at the input's size")
+        scores.append(grid_localisation(maps, cells[chunk], n, smooth=smooth))
+    result = torch.cat(scores).reshape(grids.shape[0], n * n)
+    return float(result.mean()) if reduction == "mean" else result

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from zoo import ExplainerSpec, Paper
+from zoo_vision.explainers.ttame_specs import PAPER as TTAME_PAPER
 from zoo_vision.models.bcos_resnet_specs import PAPER as BCOS_PAPER
 
 LINEARSCOPE_PAPER = Paper("A Tour of Convolutional Networks Guided by Linear Interpreters", arxiv="1908.05168",
@@ -19,5 +20,10 @@ EXPLAINERS = (
         description="LinearScope linear interpreter f(x) = A(x)x + b(x), by a doubled batch whose second half "
                     "sees every non-linear unit linearised at x: the input times A(x)'s target row, summed over "
                     "channels (b(x) and the rows: zoo_vision.explainers.linearscope.linear_interpreter).",
+    ),
+    ExplainerSpec(
+        "t-tame", "zoo_vision.explainers.ttame:ttame", TTAME_PAPER, needs_gradients=False,
+        description="Trainable attention head over three feature layers of the frozen model (train it with "
+                    "zoo_vision.explainers.ttame.train_ttame, pass head=); one forward pass per explanation.",
     ),
 )
