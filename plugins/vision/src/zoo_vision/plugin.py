@@ -10,9 +10,11 @@ from zoo_vision.models import (
     bcos_densenet_specs,
     bcos_resnet_specs,
     bcos_vit_specs,
+    biper_resnet_specs,
     convit_specs,
     eca_resnet_specs,
     inception_v4_specs,
+    lowformer_specs,
     pvt_v1_specs,
     pvt_v2_specs,
     vanillanet_specs,
@@ -24,7 +26,7 @@ def zoo_models() -> list:
     return [*pvt_v2_specs.MODELS, *pvt_v1_specs.MODELS, *convit_specs.MODELS, *eca_resnet_specs.MODELS,
             *inception_v4_specs.MODELS, *vanillanet_specs.MODELS, *bcos_resnet_specs.MODELS,
             *bcos_densenet_specs.MODELS, *bcos_convnext_specs.MODELS,
-            *bcos_vit_specs.MODELS]
+            *bcos_vit_specs.MODELS, *biper_resnet_specs.MODELS, *lowformer_specs.MODELS]
 
 
 @hookimpl
