@@ -1,22 +1,26 @@
 """LowFormer: the released fused (``fastit``) networks against the authors' unfused ones, one run.
 
-    .venv/bin/python benchmarks/bench_vision_lowformer.py [--variants b0 b1 ...] [--batch B] [--size S]
-                                                          [--repeat R] [--threads N]
+    cd benchmarks && python bench_vision_lowformer.py [--variants b0 b1 ...] [--batch B] [--size S]
+                                                      [--repeat R] [--threads N] [--clock cpu|wall]
 
 For each size, the fused and the unfused network (random weights, eval mode) run the same batch
 ``[B, 3, S, S]`` under ``torch.inference_mode``; best of ``--repeat``, the two interleaved so that
-machine noise hits both alike. Printed: parameters, milliseconds per batch, and unfused / fused (the
-fused form's speed-up). Then the lower-resolution attention alone at stage 3 (stride 2) of each size:
-the fused attention (one dense transposed conv) against the unfused one (1x1 projection + depthwise
-transposed conv) whose projection :func:`fold_output_projection` folded into it - the same function.
+machine noise hits both alike. ``--clock cpu`` (default) times the CPU time of this process rather
+than the wall clock: on a shared machine other jobs stretch the wall clock by several times, not
+the work done (run it with ``--threads 1``, its default, so that the CPU time is the run time an idle
+core would see); ``--clock wall`` for an idle machine. Printed: parameters, milliseconds per batch,
+and unfused / fused (the fused form's speed-up). Then the lower-resolution attention alone at stage 3
+(stride 2) of each size: the fused attention (one dense transposed conv) against the unfused one
+(1x1 projection + depthwise transposed conv) whose projection :func:`fold_output_projection` folded
+into it - the same function.
 """
 
 from __future__ import annotations
 
 import argparse
+import time
 
 import torch
-from _timing import best_time
 
 from zoo_vision.models.lowformer import ConvAttention, build_lowformer, fold_output_projection
 from zoo_vision.models.lowformer_specs import DISPLAY, VARIANTS
@@ -29,32 +33,38 @@ def _runner(module: torch.nn.Module, inputs: torch.Tensor):
     return call
 
 
-def _interleaved(fns: dict, repeat: int) -> dict:
+def _interleaved(fns: dict, repeat: int, clock) -> dict:
+    for fn in fns.values():
+        fn()  # warm-up
     best = {name: float("inf") for name in fns}
     for _ in range(repeat):
         for name, fn in fns.items():
-            best[name] = min(best[name], best_time(fn, 1))
+            start = clock()
+            fn()
+            best[name] = min(best[name], clock() - start)
     return best
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
-    parser.add_argument("--batch", type=int, default=4)
+    parser.add_argument("--batch", type=int, default=2)
     parser.add_argument("--size", type=int, default=224)
     parser.add_argument("--repeat", type=int, default=7)
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--clock", choices=("cpu", "wall"), default="cpu")
     args = parser.parse_args()
+    clock = time.process_time if args.clock == "cpu" else time.perf_counter
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     x = torch.randn(args.batch, 3, args.size, args.size)
     print(f"LowFormer fused vs unfused, batch {args.batch} x 3 x {args.size}^2, {args.threads} threads, "
-          f"torch {torch.__version__}, best of {args.repeat}")
+          f"torch {torch.__version__}, best of {args.repeat}, {args.clock} time")
     print(f"  {'model':<16}{'params fused':>14}{'unfused':>12}{'fused ms':>11}{'unfused ms':>12}{'speed-up':>10}")
     for variant in args.variants:
         models = {fused: build_lowformer(variant, fused=fused).eval() for fused in (True, False)}
         counts = {fused: sum(p.numel() for p in m.parameters()) for fused, m in models.items()}
-        times = _interleaved({fused: _runner(m, x) for fused, m in models.items()}, args.repeat)
+        times = _interleaved({fused: _runner(m, x) for fused, m in models.items()}, args.repeat, clock)
         print(f"  {'LowFormer-' + DISPLAY[variant]:<16}{counts[True]:>14,}{counts[False]:>12,}"
               f"{times[True] * 1000:>11.1f}{times[False] * 1000:>12.1f}{times[False] / times[True]:>9.2f}x")
     print("  stage-3 attention alone (its input: C x S/16 x S/16), folded = the same function:")
@@ -65,7 +75,7 @@ def main() -> None:
             unfused.o_proj.bias.zero_()
         fused = fold_output_projection(unfused)
         z = torch.randn(args.batch, dim, args.size // 16, args.size // 16)
-        times = _interleaved({"fused": _runner(fused, z), "unfused": _runner(unfused, z)}, args.repeat)
+        times = _interleaved({"fused": _runner(fused, z), "unfused": _runner(unfused, z)}, args.repeat, clock)
         with torch.inference_mode():
             gap = (fused(z) - unfused(z)).abs().max().item()
         print(f"  {'LowFormer-' + DISPLAY[variant]:<16} C={dim:<4} fused {times['fused'] * 1000:7.2f} ms, unfused "

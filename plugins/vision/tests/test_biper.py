@@ -9,6 +9,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+import zoo
 from zoo.errors import ConfigError, InputShapeError
 from zoo.registry import get_registry
 from zoo_vision.augment import pad_crop_flip
@@ -135,3 +136,11 @@ def test_pad_crop_flip_keeps_shapes_and_content():
     # every output value is a zero of the padding or one of the sample's own pixels
     for sample, source in zip(out, x):
         assert set(sample.unique().tolist()) <= set(source.unique().tolist()) | {0.0}
+
+
+def test_grad_cam_through_the_declared_layer():
+    torch.manual_seed(0)
+    model = zoo.build("biper-resnet-20-cifar10").eval()
+    explanation = zoo.explain(model, torch.rand(2, 3, 32, 32), targets=[1, 3])
+    heat = torch.as_tensor(explanation.maps)
+    assert heat.shape[0] == 2 and heat.shape[-2:] == (32, 32) and torch.isfinite(heat).all()

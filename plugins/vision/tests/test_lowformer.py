@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+import zoo
 from zoo.errors import ConfigError, InputShapeError
 from zoo.registry import get_registry
 from zoo_vision.models.lowformer import ConvAttention, FusedMBConv, MBConv, build_lowformer, fold_output_projection
@@ -109,3 +110,11 @@ def test_registered_with_the_authors_recipe():
     assert (recipe.optimiser, recipe.lr, recipe.epochs, recipe.weight_decay, recipe.warmup_epochs) == (
         "adamw", 0.00025, 300, 0.1, 20)
     assert (recipe.label_smoothing, recipe.grad_clip, recipe.ema_decay) == (0.1, 2.0, 0.9998)
+
+
+def test_grad_cam_through_the_declared_layer():
+    torch.manual_seed(0)
+    model = zoo.build("lowformer-b0", num_classes=5).eval()
+    explanation = zoo.explain(model, torch.rand(2, 3, 64, 64), targets=[1, 3])
+    heat = torch.as_tensor(explanation.maps)
+    assert heat.shape[0] == 2 and heat.shape[-2:] == (64, 64) and torch.isfinite(heat).all()
