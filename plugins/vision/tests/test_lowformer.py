@@ -118,3 +118,15 @@ def test_grad_cam_through_the_declared_layer():
     explanation = zoo.explain(model, torch.rand(2, 3, 64, 64), targets=[1, 3])
     heat = torch.as_tensor(explanation.maps)
     assert heat.shape[0] == 2 and heat.shape[-2:] == (64, 64) and torch.isfinite(heat).all()
+
+
+@pytest.mark.parametrize(("variant", "gmacs"), [("b0", 0.944), ("b1", 1.41), ("b15", 2.57), ("b3", 6.10)])
+def test_macs_at_224_are_the_readmes(variant, gmacs):
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with torch.device("meta"):
+        model = build_lowformer(variant).eval()
+        x = torch.randn(1, 3, 224, 224)
+    with FlopCounterMode(display=False) as counter:
+        model(x)
+    assert round(counter.get_total_flops() / 2 / 1e9, 3 if gmacs < 1 else 2) == gmacs
