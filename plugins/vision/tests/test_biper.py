@@ -3,7 +3,10 @@ binary convolution, and the four networks' sizes (the authors' counts)."""
 
 from __future__ import annotations
 
+import gzip
+import json
 import math
+from pathlib import Path
 
 import pytest
 import torch
@@ -18,6 +21,8 @@ from zoo_vision.models.biper_resnet import build_biper_resnet
 from zoo_vision.models.biper_resnet_specs import VARIANTS
 
 from ._timm_cnn import meta_count
+
+DATA = Path(__file__).parent / "data"
 
 
 @pytest.mark.parametrize("freq", [20.0, 30.0])
@@ -144,3 +149,14 @@ def test_grad_cam_through_the_declared_layer():
     explanation = zoo.explain(model, torch.rand(2, 3, 32, 32), targets=[1, 3])
     heat = torch.as_tensor(explanation.maps)
     assert heat.shape[0] == 2 and heat.shape[-2:] == (32, 32) and torch.isfinite(heat).all()
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_state_dict_is_the_authors_less_their_unused_tensors(variant):
+    """The authors' keys and shapes (tools/parity_biper_lowformer.py --dump-keys): their checkpoints load
+    strictly once the unused ``tau`` buffers and CIFAR ``beta`` tensors are dropped."""
+    keys = json.loads(gzip.decompress((DATA / "biper_lowformer_keys.json.gz").read_bytes()))
+    theirs = keys[f"biper-resnet-{variant}"]
+    with torch.device("meta"):
+        ours = {k: list(v.shape) for k, v in build_biper_resnet(variant).state_dict().items()}
+    assert ours == {k: v for k, v in theirs.items() if not k.endswith((".tau", ".beta"))}

@@ -3,6 +3,10 @@ relation between the fused (released ``fastit``) and unfused forms."""
 
 from __future__ import annotations
 
+import gzip
+import json
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -13,6 +17,8 @@ from zoo_vision.models.lowformer import ConvAttention, FusedMBConv, MBConv, buil
 from zoo_vision.models.lowformer_specs import VARIANTS
 
 from ._timm_cnn import meta_count
+
+DATA = Path(__file__).parent / "data"
 
 # the authors' unfused networks (fastit off), counted with their constructors on the meta device
 UNFUSED_PARAMS = {"b0": 9_201_848, "b1": 10_757_272, "b15": 20_826_308, "b3": 34_669_320}
@@ -130,3 +136,14 @@ def test_macs_at_224_are_the_readmes(variant, gmacs):
     with FlopCounterMode(display=False) as counter:
         model(x)
     assert round(counter.get_total_flops() / 2 / 1e9, 3 if gmacs < 1 else 2) == gmacs
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+@pytest.mark.parametrize("fused", [True, False])
+def test_state_dict_is_the_authors(variant, fused):
+    """The authors' keys and shapes (tools/parity_biper_lowformer.py --dump-keys): their checkpoints load as
+    they are."""
+    keys = json.loads(gzip.decompress((DATA / "biper_lowformer_keys.json.gz").read_bytes()))
+    with torch.device("meta"):
+        ours = {k: list(v.shape) for k, v in build_lowformer(variant, fused=fused).state_dict().items()}
+    assert ours == keys[f"lowformer-{variant}{'' if fused else '-unfused'}"]
