@@ -160,3 +160,12 @@ def test_state_dict_is_the_authors_less_their_unused_tensors(variant):
     with torch.device("meta"):
         ours = {k: list(v.shape) for k, v in build_biper_resnet(variant).state_dict().items()}
     assert ours == {k: v for k, v in theirs.items() if not k.endswith((".tau", ".beta"))}
+
+
+def test_stage_one_recipe_trains_through_zoo_train(tmp_path):
+    generator = torch.Generator().manual_seed(0)
+    data = [(torch.randn(3, 16, 16, generator=generator), i % 10) for i in range(16)]
+    result = zoo.train("biper-resnet-20-cifar10", (data, data[:8]), out=tmp_path, recipe="stage1", epochs=1,
+                       batch_size=8, config={"stage": 1}, progress=False)
+    assert result["metrics"]["step"] == 2 and math.isfinite(result["metrics"]["train_loss"])
+    assert zoo.load(result["best_folder"]).zoo_config["stage"] == 1
