@@ -274,7 +274,40 @@ def overlays() -> None:
         print(f"wrote {path.relative_to(DOCS.parent)} ({path.stat().st_size / 1e3:.0f} kB)")
 
 
-FIGURES_BY_NAME = {f.__name__: f for f in (speedups, memory, dice, recall, e3dsnn, cora, overlays)}
+def efficient() -> None:
+    """docs/plugins/vision-efficient.md: BiPer's binariser (drawn by zoo_vision's own autograd function) and
+    LowFormer fused vs unfused, recorded by bench_vision_lowformer.py (batch 2, 224 px, CPU time, 1 thread)."""
+    import torch
+
+    from zoo_vision.blocks import biper_binarize
+
+    freq = 20.0
+    w = torch.linspace(-0.4, 0.4, 2001).requires_grad_()
+    binary = biper_binarize(w, freq)
+    binary.sum().backward()
+    names = ["B0", "B1", "B1.5", "B3"]
+    gmacs = {"fused": [0.944, 1.411, 2.574, 6.099], "unfused": [0.419, 0.589, 1.057, 3.041]}
+    ms = {"fused": [49.7, 73.2, 113.9, 277.1], "unfused": [43.2, 61.6, 75.5, 208.9]}
+
+    figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2), layout="constrained")
+    x = w.detach()
+    left.plot(x, torch.sin(freq * x), color=REFERENCE, label="sin(ω₀w): the surrogate")
+    left.plot(x, binary.detach(), color=ZOO, label="sign(sin(ω₀w)): the binary weight")
+    left.plot(x, w.grad / freq, color="#d62728", linestyle="--", label="∂b/∂w ÷ ω₀ = cos(ω₀w)")
+    left.set(xlabel="latent weight w", title=f"BiPer binariser, ω₀ = {freq:g}")
+    left.set_ylim(-2.0, 1.15)
+    left.legend(loc="lower center", fontsize=8, ncol=2)
+    for form, marker in (("fused", "o"), ("unfused", "s")):
+        right.plot(gmacs[form], ms[form], marker=marker, label=f"{form}", color=ZOO if form == "fused" else REFERENCE)
+    for name, macs, time in zip(names, gmacs["fused"], ms["fused"]):
+        right.annotate(name, (macs, time), textcoords="offset points", xytext=(4, -12), fontsize=8)
+    right.set(xlabel="GMACs per image (224 px)", ylabel="ms per batch of 2 (CPU time, 1 thread)",
+              title="LowFormer: fused (released) vs unfused")
+    right.legend()
+    _save(figure, "efficient.png")
+
+
+FIGURES_BY_NAME = {f.__name__: f for f in (speedups, memory, dice, recall, e3dsnn, cora, overlays, efficient)}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -10,10 +10,12 @@ from zoo_vision.models import (
     bcos_densenet_specs,
     bcos_resnet_specs,
     bcos_vit_specs,
+    biper_resnet_specs,
     convit_specs,
     deit_specs,
     eca_resnet_specs,
     inception_v4_specs,
+    lowformer_specs,
     pvt_v1_specs,
     pvt_v2_specs,
     snnet_specs,
@@ -26,7 +28,8 @@ def zoo_models() -> list:
     return [*pvt_v2_specs.MODELS, *pvt_v1_specs.MODELS, *convit_specs.MODELS, *eca_resnet_specs.MODELS,
             *inception_v4_specs.MODELS, *vanillanet_specs.MODELS, *bcos_resnet_specs.MODELS,
             *bcos_densenet_specs.MODELS, *bcos_convnext_specs.MODELS,
-            *bcos_vit_specs.MODELS, *deit_specs.MODELS, *snnet_specs.MODELS]
+            *bcos_vit_specs.MODELS, *deit_specs.MODELS, *snnet_specs.MODELS, *biper_resnet_specs.MODELS,
+            *lowformer_specs.MODELS]
 
 
 @hookimpl

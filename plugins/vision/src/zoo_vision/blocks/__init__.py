@@ -15,13 +15,14 @@ from zoo_vision.blocks.bcos import (
     add_inverse,
     explanation_mode,
 )
+from zoo_vision.blocks.biper import BiPerConv2d, biper_binarize, quantization_error, sign_approx
 from zoo_vision.blocks.drop_path import DropPath
 from zoo_vision.blocks.eca import EfficientChannelAttention, eca_kernel_size
 from zoo_vision.blocks.mlp import ConvMlp, Mlp
 from zoo_vision.blocks.series_activation import SeriesActivation, fold_batchnorm
 
-__all__ = ["BatchNormUncentered2d", "BcosConv2d", "BcosLinear", "ConvMlp", "DetachableGroupNorm2d",
+__all__ = ["BatchNormUncentered2d", "BcosConv2d", "BcosLinear", "BiPerConv2d", "ConvMlp", "DetachableGroupNorm2d",
            "DetachableLayerNorm", "DetachableModule", "DetachablePositionNorm2d", "DropPath",
            "EfficientChannelAttention", "LogitLayer", "Mlp", "MultiHeadSelfAttention", "NormedConv2d",
-           "NormedLinear", "SeriesActivation",
-           "SpatialReductionAttention", "add_inverse", "eca_kernel_size", "explanation_mode", "fold_batchnorm"]
+           "NormedLinear", "SeriesActivation", "SpatialReductionAttention", "add_inverse", "biper_binarize",
+           "eca_kernel_size", "explanation_mode", "fold_batchnorm", "quantization_error", "sign_approx"]
