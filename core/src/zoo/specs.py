@@ -103,6 +103,33 @@ class WeightsSpec:
 
 
 @dataclass(frozen=True)
+class FeatureLevel:
+    """One level of a backbone's multi-scale features (the timm ``features_only`` idea).
+
+    ``module``: the dotted path (as in ``named_modules()``) whose output is the level;
+    ``channels`` and ``stride`` (the input's size over the level's, nominally) of the default
+    config. ``prefix_tokens``: None when the module gives a ``[B, C, H, W]`` map; for transformer
+    tokens ``[B, prefix + h·w, C]`` the number of leading (class) tokens to drop before the tokens
+    are laid out on the ``h x w`` grid.
+    """
+
+    module: str
+    channels: int
+    stride: int
+    prefix_tokens: int | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.module, str) or not self.module:
+            raise SpecError(f"feature level: module must be a dotted module path, got {self.module!r}")
+        for what in ("channels", "stride"):
+            value = getattr(self, what)
+            if not isinstance(value, int) or value <= 0:
+                raise SpecError(f"feature level {self.module!r}: {what} must be a positive int, got {value!r}")
+        if self.prefix_tokens is not None and (not isinstance(self.prefix_tokens, int) or self.prefix_tokens < 0):
+            raise SpecError(f"feature level {self.module!r}: prefix_tokens must be None or an int >= 0")
+
+
+@dataclass(frozen=True)
 class ModelSpec:
     """A model architecture (one default configuration) that a plugin registers.
 
@@ -137,6 +164,8 @@ class ModelSpec:
     description: str = ""
     # zoo.TrainRecipe's of the paper / the authors' code; the first is what `zoo train` runs by default.
     recipes: tuple = ()
+    # Multi-scale feature levels, shallow to deep: zoo.load(name, features=True) returns them.
+    features: tuple[FeatureLevel, ...] = ()
 
     def __post_init__(self) -> None:
         _check_name("model", self.name)
@@ -163,6 +192,8 @@ class ModelSpec:
         for recipe in self.recipes:
             if recipe.loss == "dice-ce" and self.task != "segmentation":
                 raise SpecError(f"{owner}: recipe {recipe.name!r} uses the dice-ce loss, which is for segmentation")
+        if not isinstance(self.features, tuple) or not all(isinstance(f, FeatureLevel) for f in self.features):
+            raise SpecError(f"{owner}: features must be a tuple of zoo.FeatureLevel")
         recipe_names = [r.name for r in self.recipes]
         if len(set(recipe_names)) != len(recipe_names):
             raise SpecError(f"{owner}: duplicate recipe names {recipe_names}")

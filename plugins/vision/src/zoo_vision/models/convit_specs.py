@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from zoo import ModelSpec, Paper, WeightsSpec
+from zoo import FeatureLevel, ModelSpec, Paper, WeightsSpec
 
 PAPER = Paper(
     title="ConViT: Improving Vision Transformers with Soft Convolutional Inductive Biases",
@@ -48,6 +48,14 @@ WEIGHTS = {
 _MODULE = "zoo_vision.models.convit"
 
 
+def _features(variant: str) -> tuple[FeatureLevel, ...]:
+    """Blocks 3, 6, 9 and 12 (a quarter of the depth apart, as ViT backbones for dense prediction
+    tap them), all at stride 16; the class token joins after block LOCAL_UP_TO_LAYER."""
+    dim = VARIANTS[variant]["heads"] * VARIANTS[variant]["head_dim"]
+    return tuple(FeatureLevel(f"blocks.{i}", dim, PATCH, prefix_tokens=int(i >= LOCAL_UP_TO_LAYER))
+                 for i in (DEPTH * k // 4 - 1 for k in range(1, 5)))
+
+
 def _spec(variant: str) -> ModelSpec:
     weights = WEIGHTS.get(variant)
     label = variant.replace("-plus", "+").capitalize()
@@ -62,6 +70,7 @@ def _spec(variant: str) -> ModelSpec:
         # of every patch (after the final norm only the class token reaches the head).
         explain_layer=f"blocks.{DEPTH - 1}.norm1",
         explain_reshape="zoo.explainers.reshapes:vit_tokens",
+        features=_features(variant),
         tags=("transformer", "gpsa", "soft-convolution", "imagenet", "2d"),
         license="apache-2.0",
         description=f"ConViT-{label}: ViT whose first {LOCAL_UP_TO_LAYER} blocks use gated positional "

@@ -12,7 +12,7 @@ of the pruned checkpoint (arXiv:2002.08258); their ECA kernels follow the paper'
 
 from __future__ import annotations
 
-from zoo import ModelSpec, Paper, WeightsSpec
+from zoo import FeatureLevel, ModelSpec, Paper, WeightsSpec
 
 PAPER = Paper(
     title="ECA-Net: Efficient Channel Attention for Deep Convolutional Neural Networks",
@@ -93,6 +93,13 @@ WEIGHTS = {
 }
 
 
+def _features(hp: dict) -> tuple[FeatureLevel, ...]:
+    """layer1-4 at strides 4-32 (mmdet's ResNet out_indices 0-3)."""
+    expansion = 4 if hp["block"] == "bottleneck" else 1
+    widths = hp.get("out_widths") or [64 * 2**i * expansion for i in range(4)]
+    return tuple(FeatureLevel(f"layer{i + 1}", width, 4 * 2**i) for i, width in enumerate(widths))
+
+
 def _spec(variant: str, hp: dict) -> ModelSpec:
     authors = variant.isdigit()
     return ModelSpec(
@@ -101,6 +108,7 @@ def _spec(variant: str, hp: dict) -> ModelSpec:
         num_params=hp["num_params"],
         default_config={"variant": variant, "num_classes": 1000, "in_chans": 3, "drop_rate": 0.0},
         weights=WEIGHTS.get(variant, ()),
+        features=_features(hp),
         explain_layer="layer4",  # the last stage: 7 x 7 at 224, the usual Grad-CAM target of a ResNet
         tags=("cnn", "resnet", "channel-attention", "eca", "imagenet"),
         license="MIT" if authors else "apache-2.0",  # the authors' code; timm's weights

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from zoo import ModelSpec, Paper
+from zoo import FeatureLevel, ModelSpec, Paper
 
 PAPER = Paper(
     title="Pyramid Vision Transformer: A Versatile Backbone for Dense Prediction without Convolutions",
@@ -30,6 +30,14 @@ TOP1 = {"tiny": 75.1, "small": 79.8, "medium": 81.2, "large": 81.7}
 _MODULE = "zoo_vision.models.pvt_v1"
 
 
+def _features(variant: str) -> tuple[FeatureLevel, ...]:
+    """The tokens of each stage's last block (stride 4, 8, 16), then stage 4 after the final norm,
+    whose leading class token is dropped."""
+    depths = VARIANTS[variant]["depths"]
+    levels = [FeatureLevel(f"block{i + 1}.{depths[i] - 1}", DIMS[i], 4 * 2**i, prefix_tokens=0) for i in range(3)]
+    return (*levels, FeatureLevel("norm", DIMS[3], 32, prefix_tokens=1))
+
+
 def _spec(variant: str) -> ModelSpec:
     return ModelSpec(
         name=f"pvt-v1-{variant}", domain="vision", task="classification", paper=PAPER,
@@ -40,6 +48,7 @@ def _spec(variant: str) -> ModelSpec:
         # Input of the last block's attention: [B, 1 + 7·7, C]; every patch token still carries gradient.
         explain_layer=f"block4.{VARIANTS[variant]['depths'][3] - 1}.norm1",
         explain_reshape="zoo.explainers.reshapes:vit_tokens",
+        features=_features(variant),
         tags=("transformer", "pyramid", "spatial-reduction-attention", "2d"),
         license="apache-2.0",
         description=f"PVT-{variant.capitalize()}: four-stage transformer with spatial-reduction attention and "
