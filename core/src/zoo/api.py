@@ -210,10 +210,9 @@ def load(name: str | os.PathLike, pretrained: bool = False, *, device: Any = Non
             model = build_with_weights(spec, cfg, state_dict, source=f"{spec.name}.{weights.tag}")
             model.zoo_weights = weights.tag
     if features:
-        from zoo.features import FeatureExtractor
+        from zoo.features import feature_extractor
 
-        spec = get_registry().model(model.zoo_name)
-        model = FeatureExtractor(model, spec.features, out_indices)
+        model = feature_extractor(model, get_registry().model(model.zoo_name), out_indices)
     elif out_indices is not None:
         raise ConfigError("out_indices selects feature levels; pass it with features=True")
     if device is not None:

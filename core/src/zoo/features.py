@@ -6,8 +6,10 @@ declares its levels (:class:`zoo.FeatureLevel`: module path, channels, stride), 
 soon as the deepest requested level has been computed — the classifier head (and any stage past
 the last requested level) never runs. Transformer token outputs are laid out on their grid.
 
-The wrapped model keeps its own parameter names under ``model.``, so its pretrained weights load
-and save as they are.
+The wrapped model keeps its own parameter names under ``model.``. Given an example input, the
+extractor runs it once and replaces every module that did not run (the classifier, the final norm
+of a ViT, stages past the last requested level) by ``nn.Identity``, as timm's ``features_only``
+drops the head: a detector's optimiser and its checkpoints then hold no unused parameters.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+import torch
 from torch import Tensor, nn
 
 from zoo.building import call_model
@@ -56,7 +59,8 @@ class FeatureExtractor(nn.Module):
     is whatever the wrapped model takes (its own shape checks apply).
     """
 
-    def __init__(self, model: nn.Module, levels: Sequence[FeatureLevel], out_indices: Sequence[int] | None = None):
+    def __init__(self, model: nn.Module, levels: Sequence[FeatureLevel], out_indices: Sequence[int] | None = None,
+                 *, example: Any = None):
         super().__init__()
         name = getattr(model, "zoo_name", type(model).__name__)
         if not levels:
@@ -69,6 +73,31 @@ class FeatureExtractor(nn.Module):
         self.zoo_name = name
         self.zoo_config = getattr(model, "zoo_config", None)
         self.train(model.training)  # a loaded (pretrained) model comes in eval mode: keep it
+        if example is not None:
+            self._prune(example)
+
+    def _prune(self, example: Any) -> None:
+        """Replace the modules that ``example`` does not reach by ``nn.Identity`` (see the module docstring)."""
+        called: set[int] = set()
+        handles = [m.register_forward_pre_hook(lambda module, args: called.add(id(module)))
+                   for m in self.model.modules()]
+        modes = [(m, m.training) for m in self.modules()]
+        self.eval()  # no BatchNorm statistics updated by the trial run
+        try:
+            with torch.no_grad():
+                self(example)
+        finally:
+            for handle in handles:
+                handle.remove()
+            for module, mode in modes:
+                module.training = mode
+        unused = {name for name, module in self.model.named_modules()
+                  if name and any(True for _ in module.parameters()) and not any(id(m) in called for m in module.modules())}
+        for name in unused:
+            parent_name, _, attribute = name.rpartition(".")
+            if parent_name in unused or any(parent_name.startswith(f"{other}.") for other in unused):
+                continue  # an unused parent goes, and its children with it
+            self.model.get_submodule(parent_name)._modules[attribute] = nn.Identity()
 
     @property
     def channels(self) -> list[int]:
@@ -135,5 +164,11 @@ class FeatureExtractor(nn.Module):
 
 
 def feature_extractor(model: nn.Module, spec: ModelSpec, out_indices: Sequence[int] | None = None) -> FeatureExtractor:
-    """``model`` (built from ``spec``) as a :class:`FeatureExtractor` over the spec's levels."""
-    return FeatureExtractor(model, spec.features, out_indices)
+    """``model`` (built from ``spec``) as a pruned :class:`FeatureExtractor` over the spec's levels; the
+    spec's example input (on the model's device, meta included) finds the modules that never run."""
+    from zoo.specs import resolve
+
+    device = next((p.device for p in model.parameters()), torch.device("cpu"))
+    with torch.random.fork_rng(devices=[]), torch.device(device):  # the caller's random stream is untouched
+        example = resolve(spec.example_input)(getattr(model, "zoo_config", None) or dict(spec.default_config))
+    return FeatureExtractor(model, spec.features, out_indices, example=example)
