@@ -92,7 +92,8 @@ class FeatureExtractor(nn.Module):
             for module, mode in modes:
                 module.training = mode
         unused = {name for name, module in self.model.named_modules()
-                  if name and any(True for _ in module.parameters()) and not any(id(m) in called for m in module.modules())}
+                  if name and any(True for _ in module.parameters())
+                  and not any(id(m) in called for m in module.modules())}
         for name in unused:
             parent_name, _, attribute = name.rpartition(".")
             if parent_name in unused or any(parent_name.startswith(f"{other}.") for other in unused):

@@ -14,7 +14,6 @@ def test_grad_cam_of_the_top_detection(name, coins):
     from mmdet.registry import DATASETS
     from mmengine.dataset import pseudo_collate
     from mmengine.registry import DefaultScope
-
     from zoo_detection.detectors import coco_test_pipeline
 
     torch.manual_seed(0)

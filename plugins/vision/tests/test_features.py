@@ -91,7 +91,8 @@ def test_the_head_does_not_run_and_gradients_reach_the_levels():
     assert calls == [] and [m.shape[-1] for m in maps] == [16, 8]
     sum(m.sum() for m in maps).backward()
     assert backbone.model.stages[1].blocks[0].attn.q.weight.grad is not None
-    assert isinstance(backbone.model.head, torch.nn.Identity) and isinstance(backbone.model.stages[3], torch.nn.Identity)
+    assert isinstance(backbone.model.head, torch.nn.Identity)
+    assert isinstance(backbone.model.stages[3], torch.nn.Identity)
 
 
 def test_bad_out_indices_and_frozen_stages():

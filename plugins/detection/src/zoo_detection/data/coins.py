@@ -2,8 +2,9 @@
 
 ``data.coins()`` (303 x 384, grey, 24 coins on a dark background) is scikit-image's own bundled
 image; the boxes come from the watershed segmentation of scikit-image's "region-based segmentation"
-example (Sobel elevation map, dark and bright markers), so every box is a real coin. Used by the tests and the docs' demo to train, evaluate (``CocoMetric``) and explain a
-detector in seconds, with no download.
+example (Sobel elevation map, dark and bright markers), so every box is a real coin. Used by the
+tests and the docs' demo to train, evaluate (``CocoMetric``) and explain a detector in seconds,
+with no download.
 """
 
 from __future__ import annotations
