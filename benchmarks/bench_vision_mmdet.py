@@ -18,9 +18,9 @@ import re
 import time
 
 import torch
+from zoo_detection.detectors import DATA_PREPROCESSOR, build_detector, mmdet_config
 
 import zoo
-from zoo_detection.detectors import DATA_PREPROCESSOR, build_detector, mmdet_config
 
 
 def authors_layout(state: dict) -> dict:
@@ -88,7 +88,8 @@ def main() -> None:
         return run
 
     runs = {("forward", "zoo"): forward(ours), ("forward", "mmdet"): forward(reference),
-            ("forward+backward", "zoo"): forward_backward(ours), ("forward+backward", "mmdet"): forward_backward(reference)}
+            ("forward+backward", "zoo"): forward_backward(ours),
+            ("forward+backward", "mmdet"): forward_backward(reference)}
     for run in runs.values():  # warm-up
         run()
     best = dict.fromkeys(runs, float("inf"))

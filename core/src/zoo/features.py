@@ -1,4 +1,4 @@
-"""Multi-scale features of any zoo backbone: ``zoo.load(name, features=True)``.
+"""Multi-scale features of any zoo backbone: ``zoo.load(name, features_only=True)``.
 
 timm's ``features_only`` idea, done without rebuilding the network: each :class:`zoo.ModelSpec`
 declares its levels (:class:`zoo.FeatureLevel`: module path, channels, stride), and

@@ -164,7 +164,7 @@ class ModelSpec:
     description: str = ""
     # zoo.TrainRecipe's of the paper / the authors' code; the first is what `zoo train` runs by default.
     recipes: tuple = ()
-    # Multi-scale feature levels, shallow to deep: zoo.load(name, features=True) returns them.
+    # Multi-scale feature levels, shallow to deep: zoo.load(name, features_only=True) returns them.
     features: tuple[FeatureLevel, ...] = ()
 
     def __post_init__(self) -> None:

@@ -30,7 +30,7 @@ def test_pretrained_goes_through_the_zoo_weights(monkeypatch):
     real_load = zoo.load
 
     def spy(name, pretrained=False, **kwargs):
-        calls.append((name, pretrained, kwargs.get("features")))
+        calls.append((name, pretrained, kwargs.get("features_only")))
         return real_load(name, pretrained=False, **kwargs)
 
     monkeypatch.setattr(zoo, "load", spy)

@@ -1,4 +1,4 @@
-"""Multi-scale features (zoo.load(name, features=True)) of every zoo-vision model.
+"""Multi-scale features (zoo.load(name, features_only=True)) of every zoo-vision model.
 
 Every registered vision model runs its declared levels on the meta device (full size, no memory
 and no arithmetic): each level must have the declared channels and stride. One
@@ -54,7 +54,7 @@ SMALL = ["pvt-v2-b0", "pvt-v1-tiny", "convit-ti", "eca-resnet-18", "bcos-simple-
 @pytest.mark.parametrize("name", SMALL)
 def test_features_of_a_real_model(name):
     torch.manual_seed(0)
-    backbone = zoo.load(name, features=True, out_indices=(-2, -1)).eval()
+    backbone = zoo.load(name, features_only=True, out_indices=(-2, -1)).eval()
     levels = get_registry().model(name).features
     assert backbone.feature_info == levels[-2:]
     assert backbone.channels == [lv.channels for lv in levels[-2:]]
@@ -84,7 +84,7 @@ def test_feature_maps_equal_timms_features_only(timm):
 
 
 def test_the_head_does_not_run_and_gradients_reach_the_levels():
-    backbone = zoo.load("pvt-v2-b0", features=True, out_indices=(0, 1))
+    backbone = zoo.load("pvt-v2-b0", features_only=True, out_indices=(0, 1))
     calls = []
     backbone.model.stages[2].register_forward_hook(lambda *a: calls.append("stage 3"))
     maps = backbone(torch.randn(1, 3, 64, 64))
@@ -97,12 +97,12 @@ def test_the_head_does_not_run_and_gradients_reach_the_levels():
 
 def test_bad_out_indices_and_frozen_stages():
     with pytest.raises(ConfigError, match="out of range"):
-        zoo.load("pvt-v2-b0", features=True, out_indices=(0, 7))
+        zoo.load("pvt-v2-b0", features_only=True, out_indices=(0, 7))
     with pytest.raises(ConfigError, match="increasing"):
-        zoo.load("pvt-v2-b0", features=True, out_indices=(2, 1))
-    with pytest.raises(ConfigError, match="features=True"):
+        zoo.load("pvt-v2-b0", features_only=True, out_indices=(2, 1))
+    with pytest.raises(ConfigError, match="features_only=True"):
         zoo.load("pvt-v2-b0", out_indices=(1,))
-    backbone = zoo.load("pvt-v2-b0", features=True)
+    backbone = zoo.load("pvt-v2-b0", features_only=True)
     frozen = backbone.frozen_parameters(1)
     assert frozen[0].startswith("model.patch_embed.") and frozen[-1].startswith("model.stages.0.")
     assert backbone.frozen_parameters(0) == []

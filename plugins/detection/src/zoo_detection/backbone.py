@@ -40,7 +40,7 @@ class ZooBackbone(BaseModule):
         super().__init__(init_cfg)
         if not isinstance(model, str):
             raise ConfigError(f"ZooBackbone: model must be a zoo model name, got {model!r}")
-        self.body = zoo.load(model, pretrained=pretrained, features=True,
+        self.body = zoo.load(model, pretrained=pretrained, features_only=True,
                              out_indices=None if out_indices is None else tuple(out_indices), **(config or {}))
         self.feature_info = self.body.feature_info
         self.norm_eval = norm_eval
