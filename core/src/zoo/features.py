@@ -70,8 +70,9 @@ class FeatureExtractor(nn.Module):
         self.feature_info: tuple[FeatureLevel, ...] = tuple(levels[i] for i in self.out_indices)
         for level in self.feature_info:
             _find_module(model, level.module)
-        self.zoo_name = name
-        self.zoo_config = getattr(model, "zoo_config", None)
+        # No zoo_name here: the extractor is not the registered model (zoo.save and the spec's
+        # explain_layer apply to self.model).
+        self.name = name
         self.train(model.training)  # a loaded (pretrained) model comes in eval mode: keep it
         if example is not None:
             self._prune(example)
@@ -115,7 +116,7 @@ class FeatureExtractor(nn.Module):
         height, width = input_hw
         h, w = math.ceil(height / level.stride), math.ceil(width / level.stride)
         if h * w != tokens.shape[1]:
-            raise InputShapeError(f"{self.zoo_name}: level {level.module!r} gives {tokens.shape[1]} tokens, "
+            raise InputShapeError(f"{self.name}: level {level.module!r} gives {tokens.shape[1]} tokens, "
                                   f"not the {h} x {w} grid of a {height} x {width} input at stride {level.stride}")
         return tokens.transpose(1, 2).reshape(tokens.shape[0], tokens.shape[2], h, w)
 
@@ -148,7 +149,7 @@ class FeatureExtractor(nn.Module):
                 handle.remove()
         missing = [lv.module for lv, r in zip(self.feature_info, records) if r is None]
         if missing:
-            raise ConfigError(f"{self.zoo_name}: feature levels {missing} were not computed by the forward pass")
+            raise ConfigError(f"{self.name}: feature levels {missing} were not computed by the forward pass")
         return records
 
     def frozen_parameters(self, stages: int) -> list[str]:
@@ -157,7 +158,7 @@ class FeatureExtractor(nn.Module):
         if stages <= 0:
             return []
         if stages > len(self.feature_info):
-            raise ConfigError(f"{self.zoo_name}: frozen_stages={stages} but only {len(self.feature_info)} levels")
+            raise ConfigError(f"{self.name}: frozen_stages={stages} but only {len(self.feature_info)} levels")
         prefix = f"model.{self.feature_info[stages - 1].module}."
         names = [n for n, _ in self.named_parameters()]
         last = max((i for i, n in enumerate(names) if n.startswith(prefix)), default=-1)
