@@ -25,6 +25,12 @@ $(STAMP): constraints.txt core/pyproject.toml $(addsuffix /pyproject.toml,$(PLUG
 	# A plugin lists such packages in its requirements-nodeps.txt.
 	$(PIP) --no-deps spikingjelly==2.0.0 grad-cam==1.5.7 ttach==0.0.3 "loguru>=0.7,<1" \
 		$(foreach file,$(NODEPS_FILES),-r $(file))
+	# zoo-detection: mmcv's compiled ops (NMS, RoIAlign, ...) exist on PyPI only as an sdist. It is built
+	# against the pinned torch (hence no build isolation; its setup.py needs setuptools' pkg_resources,
+	# gone in 82), with the flags measured in docs/architecture.md: ~10 min of 2 cores once, after which
+	# pip reuses the wheel it cached.
+	$(PIP) wheel ninja
+	MMCV_WITH_OPS=1 MAX_JOBS=2 CFLAGS="-g0 -O1" $(PIP) --no-deps --no-build-isolation mmcv==2.1.0
 	touch $(STAMP)
 
 demo: $(STAMP)

@@ -1,7 +1,7 @@
 import pytest
 from zoo_core_fixtures import tiny_spec
 
-from zoo import WeightsSpec
+from zoo import FeatureLevel, WeightsSpec
 from zoo.errors import SpecError, UnknownNameError
 
 SHA = "a" * 64
@@ -46,3 +46,14 @@ def test_weights_tags_are_unique_and_default_is_first_or_marked():
 def test_num_params_must_be_positive():
     with pytest.raises(SpecError, match="num_params"):
         tiny_spec(num_params=0)
+
+
+def test_feature_levels_are_checked():
+    level = FeatureLevel("stages.0", 64, 4)
+    assert tiny_spec(features=(level,)).features == (level,)
+    with pytest.raises(SpecError, match="stride"):
+        FeatureLevel("stages.0", 64, 0)
+    with pytest.raises(SpecError, match="prefix_tokens"):
+        FeatureLevel("blocks.3", 192, 16, prefix_tokens=-1)
+    with pytest.raises(SpecError, match="features"):
+        tiny_spec(features=[level])

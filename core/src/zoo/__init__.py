@@ -16,7 +16,7 @@ import pluggy
 
 from zoo.errors import ZooError
 from zoo.shapes import expect_shape
-from zoo.specs import DatasetSpec, ExplainerSpec, ModelSpec, Paper, WeightsSpec
+from zoo.specs import DatasetSpec, ExplainerSpec, FeatureLevel, ModelSpec, Paper, WeightsSpec
 from zoo.training.recipe import TrainRecipe
 
 try:  # the distribution's metadata is the one version source (VERSION, read by setuptools)
@@ -33,7 +33,7 @@ _API = {
 }
 
 __all__ = [
-    "DatasetSpec", "ExplainerSpec", "ModelSpec", "Paper", "TrainRecipe", "WeightsSpec", "ZooError",
+    "DatasetSpec", "ExplainerSpec", "FeatureLevel", "ModelSpec", "Paper", "TrainRecipe", "WeightsSpec", "ZooError",
     "expect_shape", "hookimpl", "train", *sorted(_API),
 ]
 

@@ -129,6 +129,7 @@ def _spec_info(spec: ModelSpec) -> dict[str, Any]:
         "default_weights": default.tag if default else None,
         "explain_layer": spec.explain_layer, "tags": list(spec.tags), "input_shape": spec.input_shape,
         "recipes": [r.as_dict() for r in spec.recipes], "no_recipe": spec.no_recipe,
+        "features": [{"module": f.module, "channels": f.channels, "stride": f.stride} for f in spec.features],
     }
 
 
@@ -159,8 +160,14 @@ def build(name: str, **config: Any):
     return model
 
 
-def load(name: str | os.PathLike, pretrained: bool = False, *, device: Any = None, **config: Any):
+def load(name: str | os.PathLike, pretrained: bool = False, *, device: Any = None, features_only: bool = False,
+         out_indices: Sequence[int] | None = None, **config: Any):
     """Build a model, with weights when asked.
+
+    ``features_only=True`` (timm's name; ``features`` is a config key of some models) returns the
+    model as a backbone (:class:`zoo.features.FeatureExtractor`): it outputs the list of feature
+    maps of the levels its spec declares (``out_indices`` picks some), described by its
+    ``feature_info`` (module, channels, stride of each).
 
     ``name`` is a registered model (``"edge-3dsnn"``, or ``"edge-3dsnn.modelnet40"`` to pick the
     weights tag), a Hub repo written by :func:`publish` (``"hf://org/repo@revision"``) or a local
@@ -203,6 +210,12 @@ def load(name: str | os.PathLike, pretrained: bool = False, *, device: Any = Non
             cfg = merge_config(spec, weights.config, config)
             model = build_with_weights(spec, cfg, state_dict, source=f"{spec.name}.{weights.tag}")
             model.zoo_weights = weights.tag
+    if features_only:
+        from zoo.features import feature_extractor
+
+        model = feature_extractor(model, get_registry().model(model.zoo_name), out_indices)
+    elif out_indices is not None:
+        raise ConfigError("out_indices selects feature levels; pass it with features_only=True")
     if device is not None:
         _to_device(model, device)
     return model

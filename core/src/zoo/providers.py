@@ -17,6 +17,7 @@ PROVIDERS: dict[str, tuple[str, ...]] = {
     "zoo-vision": ("convit-*", "pvt-v1-*", "pvt-v2-*", "eca-resnet-*", "inception-v4*", "vanillanet-*", "bcos-*"),
     "zoo-lipreading": ("td3net-*", "ms-tcn*", "dc-tcn*"),
     "zoo-weather": ("puyun-*",),
+    "zoo-detection": ("retinanet-*", "fcos-*"),
 }
 
 

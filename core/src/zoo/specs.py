@@ -103,6 +103,33 @@ class WeightsSpec:
 
 
 @dataclass(frozen=True)
+class FeatureLevel:
+    """One level of a backbone's multi-scale features (the timm ``features_only`` idea).
+
+    ``module``: the dotted path (as in ``named_modules()``) whose output is the level;
+    ``channels`` and ``stride`` (the input's size over the level's, nominally) of the default
+    config. ``prefix_tokens``: None when the module gives a ``[B, C, H, W]`` map; for transformer
+    tokens ``[B, prefix + h·w, C]`` the number of leading (class) tokens to drop before the tokens
+    are laid out on the ``h x w`` grid.
+    """
+
+    module: str
+    channels: int
+    stride: int
+    prefix_tokens: int | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.module, str) or not self.module:
+            raise SpecError(f"feature level: module must be a dotted module path, got {self.module!r}")
+        for what in ("channels", "stride"):
+            value = getattr(self, what)
+            if not isinstance(value, int) or value <= 0:
+                raise SpecError(f"feature level {self.module!r}: {what} must be a positive int, got {value!r}")
+        if self.prefix_tokens is not None and (not isinstance(self.prefix_tokens, int) or self.prefix_tokens < 0):
+            raise SpecError(f"feature level {self.module!r}: prefix_tokens must be None or an int >= 0")
+
+
+@dataclass(frozen=True)
 class ModelSpec:
     """A model architecture (one default configuration) that a plugin registers.
 
@@ -139,6 +166,8 @@ class ModelSpec:
     recipes: tuple = ()
     # Why `zoo train` cannot train this model (a training loop of another shape), for a model without recipes.
     no_recipe: str = ""
+    # Multi-scale feature levels, shallow to deep: zoo.load(name, features_only=True) returns them.
+    features: tuple[FeatureLevel, ...] = ()
 
     def __post_init__(self) -> None:
         _check_name("model", self.name)
@@ -169,6 +198,8 @@ class ModelSpec:
             raise SpecError(f"{owner}: a model with recipes has no no_recipe reason")
         if not isinstance(self.no_recipe, str):
             raise SpecError(f"{owner}: no_recipe must be a string saying why zoo train cannot train it")
+        if not isinstance(self.features, tuple) or not all(isinstance(f, FeatureLevel) for f in self.features):
+            raise SpecError(f"{owner}: features must be a tuple of zoo.FeatureLevel")
         recipe_names = [r.name for r in self.recipes]
         if len(set(recipe_names)) != len(recipe_names):
             raise SpecError(f"{owner}: duplicate recipe names {recipe_names}")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["Explanation", "Points", "TimeSteps", "canonical_name", "explain"]
+__all__ = ["DetectionTarget", "Explanation", "Points", "TimeSteps", "canonical_name", "explain"]
 
 
 def canonical_name(method: str) -> str:
@@ -43,4 +43,8 @@ def __getattr__(name: str):
         from zoo.explainers import framework
 
         return getattr(framework, name)
+    if name == "DetectionTarget":  # one detection (box + class) of a detector; see zoo.explainers.detection
+        from zoo.explainers.detection import DetectionTarget
+
+        return DetectionTarget
     raise AttributeError(f"module 'zoo.explainers' has no attribute {name!r}")

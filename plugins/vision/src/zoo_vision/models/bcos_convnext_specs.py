@@ -11,7 +11,7 @@ average pooling, logit bias ``-log(C - 1)``, a 6-channel input in [0, 1].
 
 from __future__ import annotations
 
-from zoo import ModelSpec, TrainRecipe
+from zoo import FeatureLevel, ModelSpec, TrainRecipe
 from zoo_vision.models.bcos_resnet_specs import PAPER
 
 # widths/depths per stage; drop_path: the authors' default stochastic-depth rate per size.
@@ -46,6 +46,8 @@ def _spec(variant: str, hp: dict) -> ModelSpec:
         num_params=hp["num_params"],
         default_config={"variant": variant, "num_classes": 1000, "in_chans": 6, "b": 2.0, "max_out": 1,
                         "drop_path": hp["drop_path"]},
+        # features.0/1 are the stem's conv and norm, then each stage's blocks, then its downsampling.
+        features=tuple(FeatureLevel(f"features.{2 + 2 * i}", width, 4 * 2**i) for i, width in enumerate(hp["widths"])),
         explain_layer="features.8",  # the last stage
         tags=("cnn", "convnext", "b-cos", "interpretable", "imagenet"),
         license="Apache-2.0",

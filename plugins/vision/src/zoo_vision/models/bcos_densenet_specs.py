@@ -9,7 +9,7 @@ before global average pooling, logit bias ``-log(C - 1)``, a 6-channel input in 
 
 from __future__ import annotations
 
-from zoo import ModelSpec, TrainRecipe
+from zoo import FeatureLevel, ModelSpec, TrainRecipe
 from zoo_vision.models.bcos_resnet_specs import PAPER
 
 # num_params: 1000 classes, 6 input channels, as the authors' constructors count them (meta device);
@@ -38,6 +38,16 @@ RECIPES = (TrainRecipe(
     notes="the authors' adaptive gradient clipping (factor 0.01) is left out and their warm-up starts at 1% of "
           "the lr (here at 1/warm-up steps)",
 ),)
+def _features(hp: dict) -> tuple[FeatureLevel, ...]:
+    """Dense blocks 1-3 (strides 4, 8, 16; each transition halves the channels) and the final norm
+    after block 4 (stride 32), as timm's DenseNet taps them."""
+    levels, channels = [], hp["num_init_features"]
+    for i, layers in enumerate(hp["block_config"]):
+        channels += layers * hp["growth_rate"]
+        last = i == len(hp["block_config"]) - 1
+        levels.append(FeatureLevel("features.norm5" if last else f"features.denseblock{i + 1}", channels, 4 * 2**i))
+        channels //= 2
+    return tuple(levels)
 
 
 def _spec(variant: str, hp: dict) -> ModelSpec:
@@ -46,6 +56,7 @@ def _spec(variant: str, hp: dict) -> ModelSpec:
         builder=f"{_MODULE}:build_bcos_densenet", example_input=f"{_MODULE}:example_input",
         num_params=hp["num_params"],
         default_config={"variant": variant, "num_classes": 1000, "in_chans": 6, "b": 2.0, "max_out": 1},
+        features=_features(hp),
         explain_layer="features.norm5",
         tags=("cnn", "densenet", "b-cos", "interpretable", "imagenet"),
         license="Apache-2.0",

@@ -10,7 +10,7 @@ input in [0, 1].
 
 from __future__ import annotations
 
-from zoo import ModelSpec, Paper, TrainRecipe
+from zoo import FeatureLevel, ModelSpec, Paper, TrainRecipe
 
 PAPER = Paper(
     title="B-cos Alignment for Inherently Interpretable CNNs and Vision Transformers",
@@ -50,6 +50,8 @@ def _spec(variant: str, hp: dict) -> ModelSpec:
         builder=f"{_MODULE}:build_bcos_resnet", example_input=f"{_MODULE}:example_input",
         num_params=hp["num_params"],
         default_config={"variant": variant, "num_classes": 1000, "in_chans": 6, "b": 2.0, "max_out": 1},
+        features=tuple(FeatureLevel(f"layer{i + 1}", 64 * 2**i * (4 if hp["block"] == "bottleneck" else 1), 4 * 2**i)
+                       for i in range(4)),
         explain_layer="layer4",
         tags=("cnn", "resnet", "b-cos", "interpretable", "imagenet"),
         license="Apache-2.0",

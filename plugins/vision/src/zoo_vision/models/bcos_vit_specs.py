@@ -10,7 +10,7 @@ detachable LayerNorms, logit bias ``log(1 / (C - 1))``, a 6-channel input in [0,
 
 from __future__ import annotations
 
-from zoo import ModelSpec, TrainRecipe
+from zoo import FeatureLevel, ModelSpec, TrainRecipe
 from zoo_vision.models.bcos_resnet_specs import PAPER
 
 # num_params: 1000 classes, 6 input channels, as the authors' constructors count them (meta device);
@@ -62,6 +62,9 @@ def _spec(variant: str, hp: dict) -> ModelSpec:
         builder=f"{_MODULE}:build_bcos_vit", example_input=f"{_MODULE}:example_input",
         num_params=hp["num_params"],
         default_config={"variant": variant, "num_classes": 1000, "in_chans": 6, "b": 2.0},
+        # Encoders a quarter of the depth apart, all at stride 16 (patch 16, or the ViT-C stem's 16x).
+        features=tuple(FeatureLevel(f"0.transformer.encoder_{hp['depth'] * k // 4 - 1}", hp["dim"], 16, prefix_tokens=0)
+                       for k in range(1, 5)),
         explain_layer="0.transformer",
         explain_reshape="zoo.explainers.reshapes:patch_tokens",
         tags=("vit", "transformer", "b-cos", "interpretable", "imagenet"),

@@ -8,7 +8,7 @@ published commands) and the stage-2 (fully binary) form by default.
 
 from __future__ import annotations
 
-from zoo import ModelSpec, Paper, TrainRecipe
+from zoo import FeatureLevel, ModelSpec, Paper, TrainRecipe
 
 PAPER = Paper(
     title="BiPer: Binary Neural Networks using a Periodic Function",
@@ -75,6 +75,9 @@ def _spec(variant: str, hp: dict) -> ModelSpec:
         builder=f"{_MODULE}:build_biper_resnet", example_input=f"{_MODULE}:example_input",
         num_params=hp["num_params"],
         default_config={"variant": variant, "num_classes": hp["num_classes"], "freq": 20.0, "stage": 2},
+        # ImageNet stems reduce by 4, the CIFAR ones keep the input size; each later stage halves it
+        features=tuple(FeatureLevel(f"layer{i + 1}", width, (4 if hp["dataset"] == "imagenet" else 1) * 2**i)
+                       for i, width in enumerate(hp["widths"])),
         explain_layer="layer3" if len(hp["layers"]) == 3 else "layer4",
         input_shape=("[B, 3, H, W] float, normalised; H, W >= 32 (ImageNet nets), multiples of 4 (ResNet-20) "
                      "or 8 (CIFAR ResNet-18)"),

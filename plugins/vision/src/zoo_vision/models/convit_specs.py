@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from zoo import ModelSpec, Paper, WeightsSpec
+from zoo import FeatureLevel, ModelSpec, Paper, WeightsSpec
 from zoo_vision.recipes import deit_recipe
 
 PAPER = Paper(
@@ -51,6 +51,12 @@ _MODULE = "zoo_vision.models.convit"
 
 # ConViT trains with DeiT's recipe unchanged (arXiv:2103.10697 §4; the authors' code is a DeiT fork).
 RECIPES = (deit_recipe(PAPER),)
+def _features(variant: str) -> tuple[FeatureLevel, ...]:
+    """Blocks 3, 6, 9 and 12 (a quarter of the depth apart, as ViT backbones for dense prediction
+    tap them), all at stride 16; the class token joins after block LOCAL_UP_TO_LAYER."""
+    dim = VARIANTS[variant]["heads"] * VARIANTS[variant]["head_dim"]
+    return tuple(FeatureLevel(f"blocks.{i}", dim, PATCH, prefix_tokens=int(i >= LOCAL_UP_TO_LAYER))
+                 for i in (DEPTH * k // 4 - 1 for k in range(1, 5)))
 
 
 def _spec(variant: str) -> ModelSpec:
@@ -67,6 +73,7 @@ def _spec(variant: str) -> ModelSpec:
         # of every patch (after the final norm only the class token reaches the head).
         explain_layer=f"blocks.{DEPTH - 1}.norm1",
         explain_reshape="zoo.explainers.reshapes:vit_tokens",
+        features=_features(variant),
         tags=("transformer", "gpsa", "soft-convolution", "imagenet", "2d"),
         license="apache-2.0",
         description=f"ConViT-{label}: ViT whose first {LOCAL_UP_TO_LAYER} blocks use gated positional "

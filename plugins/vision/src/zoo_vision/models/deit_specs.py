@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from zoo import ModelSpec, Paper, TrainRecipe
+from zoo import FeatureLevel, ModelSpec, Paper, TrainRecipe
 
 PAPER = Paper(
     title="Training data-efficient image transformers & distillation through attention",
@@ -52,6 +52,9 @@ def _spec(variant: str) -> ModelSpec:
                         "drop_path": 0.1},
         # Input of the last block's attention: all [B, 1 + 14·14, C] tokens still carry the gradient
         # of their patch (after the final norm only the class token reaches the head).
+        # blocks a quarter of the depth apart (as ViT backbones for dense prediction tap them), class token dropped
+        features=tuple(FeatureLevel(f"blocks.{DEPTH * k // 4 - 1}", v["dim"], PATCH, prefix_tokens=1)
+                       for k in range(1, 5)),
         explain_layer=f"blocks.{DEPTH - 1}.norm1",
         explain_reshape="zoo.explainers.reshapes:vit_tokens",
         input_shape="[B, 3, H, W] with H and W multiples of 16 (224 x 224 as trained; other sizes resample "

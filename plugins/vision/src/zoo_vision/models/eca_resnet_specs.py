@@ -12,7 +12,7 @@ of the pruned checkpoint (arXiv:2002.08258); their ECA kernels follow the paper'
 
 from __future__ import annotations
 
-from zoo import ModelSpec, Paper, TrainRecipe, WeightsSpec
+from zoo import FeatureLevel, ModelSpec, Paper, TrainRecipe, WeightsSpec
 
 PAPER = Paper(
     title="ECA-Net: Efficient Channel Attention for Deep Convolutional Neural Networks",
@@ -103,6 +103,11 @@ _AUTHORS = ("18", "34", "50", "101", "152")
 # timm's three were trained with timm's own recipes, which their model cards do not state; they get the paper's
 TIMM_RECIPES = (RECIPES[0].replace(notes="the paper's recipe; timm trained this checkpoint with its own, unpublished "
                                          "one"),)
+def _features(hp: dict) -> tuple[FeatureLevel, ...]:
+    """layer1-4 at strides 4-32 (mmdet's ResNet out_indices 0-3)."""
+    expansion = 4 if hp["block"] == "bottleneck" else 1
+    widths = hp.get("out_widths") or [64 * 2**i * expansion for i in range(4)]
+    return tuple(FeatureLevel(f"layer{i + 1}", width, 4 * 2**i) for i, width in enumerate(widths))
 
 
 def _spec(variant: str, hp: dict) -> ModelSpec:
@@ -114,6 +119,7 @@ def _spec(variant: str, hp: dict) -> ModelSpec:
         num_params=hp["num_params"],
         default_config={"variant": variant, "num_classes": 1000, "in_chans": 3, "drop_rate": 0.0},
         weights=WEIGHTS.get(variant, ()),
+        features=_features(hp),
         explain_layer="layer4",  # the last stage: 7 x 7 at 224, the usual Grad-CAM target of a ResNet
         tags=("cnn", "resnet", "channel-attention", "eca", "imagenet"),
         license="MIT" if authors else "apache-2.0",  # the authors' code; timm's weights

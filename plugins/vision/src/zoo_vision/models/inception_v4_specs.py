@@ -7,7 +7,7 @@ Learning", AAAI 2017, arXiv:1602.07261. One size; the stage layout below is read
 
 from __future__ import annotations
 
-from zoo import ModelSpec, Paper, TrainRecipe, WeightsSpec
+from zoo import FeatureLevel, ModelSpec, Paper, TrainRecipe, WeightsSpec
 
 PAPER = Paper(
     title="Inception-v4, Inception-ResNet and the Impact of Residual Connections on Learning",
@@ -55,6 +55,11 @@ MODELS = (
         num_params=VARIANTS["v4"]["num_params"],
         default_config={"num_classes": 1000, "in_chans": 3, "drop_rate": 0.0},
         weights=WEIGHTS,
+        # The stem's last conv and the last block of each reduction level, as timm's inception_v4 taps
+        # them; the convs are unpadded, so the maps are a little smaller than input / stride.
+        features=(FeatureLevel("features.2", 64, 2), FeatureLevel("features.3", 160, 4),
+                  FeatureLevel("features.9", 384, 8), FeatureLevel("features.17", 1024, 16),
+                  FeatureLevel("features.21", 1536, 32)),
         explain_layer="features.21",  # the last Inception-C block: 8 x 8 at 299
         tags=("cnn", "inception", "imagenet"),
         license="apache-2.0",

@@ -10,7 +10,7 @@ blocks of stages 1-4) on B1, B1.5 and B3, ``huge_model`` (expansion 4 in the ste
 
 from __future__ import annotations
 
-from zoo import ModelSpec, Paper, TrainRecipe
+from zoo import FeatureLevel, ModelSpec, Paper, TrainRecipe
 
 PAPER = Paper(
     title="LowFormer: Hardware Efficient Design for Convolutional Transformer Backbones",
@@ -66,6 +66,8 @@ def _spec(variant: str, hp: dict) -> ModelSpec:
         builder=f"{_MODULE}:build_lowformer", example_input=f"{_MODULE}:example_input",
         num_params=hp["num_params"],
         default_config={"variant": variant, "num_classes": 1000, "fused": True},
+        features=tuple(FeatureLevel(f"backbone.stages.{i}", width, 4 * 2**i)
+                       for i, width in enumerate(hp["widths"][1:])),
         explain_layer="backbone.stages.3",
         input_shape="[B, 3, H, W] float, ImageNet-normalised; H, W >= 32 (224 for the reported figures)",
         tags=("hybrid", "attention", "efficient", "imagenet"),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from zoo import ModelSpec, Paper
+from zoo import FeatureLevel, ModelSpec, Paper
 from zoo_vision.recipes import deit_recipe
 
 PAPER = Paper(
@@ -34,6 +34,12 @@ _MODULE = "zoo_vision.models.pvt_v1"
 # PVT v1 follows DeiT's ImageNet recipe (arXiv:2102.12122 §4.1: AdamW, lr 1e-3 at batch 128 x 8, wd 0.05, 300
 # epochs, cosine, label smoothing, the DeiT augmentations).
 RECIPES = (deit_recipe(PAPER),)
+def _features(variant: str) -> tuple[FeatureLevel, ...]:
+    """The tokens of each stage's last block (stride 4, 8, 16), then stage 4 after the final norm,
+    whose leading class token is dropped."""
+    depths = VARIANTS[variant]["depths"]
+    levels = [FeatureLevel(f"block{i + 1}.{depths[i] - 1}", DIMS[i], 4 * 2**i, prefix_tokens=0) for i in range(3)]
+    return (*levels, FeatureLevel("norm", DIMS[3], 32, prefix_tokens=1))
 
 
 def _spec(variant: str) -> ModelSpec:
@@ -46,6 +52,7 @@ def _spec(variant: str) -> ModelSpec:
         # Input of the last block's attention: [B, 1 + 7·7, C]; every patch token still carries gradient.
         explain_layer=f"block4.{VARIANTS[variant]['depths'][3] - 1}.norm1",
         explain_reshape="zoo.explainers.reshapes:vit_tokens",
+        features=_features(variant),
         tags=("transformer", "pyramid", "spatial-reduction-attention", "2d"),
         license="apache-2.0",
         description=f"PVT-{variant.capitalize()}: four-stage transformer with spatial-reduction attention and "

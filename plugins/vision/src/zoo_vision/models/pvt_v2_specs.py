@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from zoo import ModelSpec, Paper, WeightsSpec
+from zoo import FeatureLevel, ModelSpec, Paper, WeightsSpec
 from zoo_vision.recipes import deit_recipe
 
 PAPER = Paper(
@@ -68,6 +68,8 @@ def _spec(variant: str) -> ModelSpec:
         weights=(weights,) if weights else (),
         # The last stage's output (after its LayerNorm) is already a [B, C, H/32, W/32] map.
         explain_layer="stages.3",
+        # Each stage ends in its LayerNorm and gives a [B, C, H/s, W/s] map (mmdet's PVTv2 outputs).
+        features=tuple(FeatureLevel(f"stages.{i}", dim, 4 * 2**i) for i, dim in enumerate(VARIANTS[variant]["dims"])),
         tags=("transformer", "pyramid", "spatial-reduction-attention", "imagenet", "2d"),
         license="apache-2.0",
         description=f"PVT v2-{variant.upper()}: overlapping patch embedding, "

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from zoo import ModelSpec, Paper, TrainRecipe
+from zoo import FeatureLevel, ModelSpec, Paper, TrainRecipe
+from zoo_vision.models import deit_specs
 
 PAPER = Paper(
     title="Stitchable Neural Networks", arxiv="2302.06586", venue="CVPR 2023",
@@ -129,6 +130,11 @@ MODELS = (
                         "tail_norm": TAIL_NORM, "config_id": 0},
         # An identity the tokens entering the final block pass through, whichever anchor that block
         # belongs to in the selected configuration (as deit-*'s blocks.11.norm1 input).
+        # the default configuration (id 0) is the DeiT-Ti anchor alone: its blocks a quarter of the depth apart;
+        # features_only keeps the modules that configuration runs, so select the configuration before extracting
+        features=tuple(FeatureLevel(f"anchors.0.blocks.{deit_specs.DEPTH * k // 4 - 1}",
+                                    deit_specs.VARIANTS[ANCHORS[0]]["dim"], deit_specs.PATCH, prefix_tokens=1)
+                       for k in range(1, 5)),
         explain_layer="last_block_input",
         explain_reshape="zoo.explainers.reshapes:vit_tokens",
         input_shape="[B, 3, H, W] with H and W multiples of 16 (224 x 224 as trained)",

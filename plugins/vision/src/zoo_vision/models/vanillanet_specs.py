@@ -12,7 +12,7 @@ builds the inference form, and ``model.switch_to_deploy()`` turns a trained mode
 
 from __future__ import annotations
 
-from zoo import ModelSpec, Paper, TrainRecipe
+from zoo import FeatureLevel, ModelSpec, Paper, TrainRecipe
 
 PAPER = Paper(
     title="VanillaNet: the Power of Minimalism in Deep Learning",
@@ -57,6 +57,14 @@ RECIPES = (TrainRecipe(
     options={"decay_epochs": 100}, source=PAPER,
     notes="RandAugment m7, mixup 0.1, dropout schedule and layer-wise lr decay are left out",
 ),)
+def _features(hp: dict) -> tuple[FeatureLevel, ...]:
+    """The last stage at each stride: 8, 16 and 32, and 4 for VanillaNet-7 and deeper, whose first
+    stage keeps the 4 x 4 stem's stride (stage names survive the switch to the deploy form)."""
+    levels, stride = {}, 4
+    for i, (step, width) in enumerate(zip(hp["strides"], hp["dims"][1:])):
+        stride *= step
+        levels[stride] = FeatureLevel(f"stages.{i}", width, stride)
+    return tuple(levels[s] for s in sorted(levels))
 
 
 def _spec(variant: str, hp: dict) -> ModelSpec:
@@ -66,6 +74,7 @@ def _spec(variant: str, hp: dict) -> ModelSpec:
         num_params=hp["num_params"],
         default_config={"variant": variant, "num_classes": 1000, "in_chans": 3, "act_num": 3, "drop_rate": 0.0,
                         "deploy": False},
+        features=_features(hp),
         explain_layer=f"stages.{len(hp['strides']) - 1}",  # the last stage's activation output: 7 x 7 at 224
         tags=("cnn", "no-residual", "imagenet"),
         license="MIT",

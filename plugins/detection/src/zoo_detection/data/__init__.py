@@ -1,0 +1,1 @@
+"""Small COCO-format data for demos and tests."""
