@@ -13,10 +13,15 @@ from zoo.testing import check_model
 from zoo_medical.blocks.detection import TaskAlignedAssigner, bbox_iou, box_iou, nms, non_max_suppression
 from zoo_medical.blocks.repvit import RepViT
 from zoo_medical.detection_explain import explain_detection
-from zoo_medical.models.pk_yolo import (build_pk_yolo, build_tiny, load_pretrained_knowledge, recalibrate_batchnorm,
-                                        repvit_table, repvit_taps)
-from zoo_medical.models.pk_yolo_specs import (NUM_PARAMS, PAPER_CONFIG, REPVIT_NUM_PARAMS, TINY_CONFIG,
-                                              TINY_NUM_PARAMS)
+from zoo_medical.models.pk_yolo import (
+    build_pk_yolo,
+    build_tiny,
+    load_pretrained_knowledge,
+    recalibrate_batchnorm,
+    repvit_table,
+    repvit_taps,
+)
+from zoo_medical.models.pk_yolo_specs import NUM_PARAMS, PAPER_CONFIG, REPVIT_NUM_PARAMS, TINY_CONFIG, TINY_NUM_PARAMS
 
 
 def count(module):

@@ -94,7 +94,8 @@ def read_slice(path: Path, size: int):
 
 
 def collate(batch):
-    """``[(image, boxes), ...]`` -> images ``[B, 3, S, S]`` and targets ``[N, 6]`` (image index, class, cx, cy, w, h)."""
+    """``[(image, boxes), ...]`` -> images ``[B, 3, S, S]`` and targets ``[N, 6]``
+    (image index, class, cx, cy, w, h)."""
     import torch
 
     images = torch.stack([image for image, _ in batch])

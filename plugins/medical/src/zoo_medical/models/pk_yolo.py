@@ -35,7 +35,7 @@ from torch import Tensor, nn
 
 from zoo.errors import ConfigError, InputShapeError, StateDictMismatchError
 from zoo_medical.blocks.detection import DetectionLoss, dist2bbox, make_anchors, non_max_suppression
-from zoo_medical.blocks.gelan import ADown, CBLinear, ConvBNAct, RepNCSPELAN4, SPPELAN, cb_fuse
+from zoo_medical.blocks.gelan import SPPELAN, ADown, CBLinear, ConvBNAct, RepNCSPELAN4, cb_fuse
 from zoo_medical.blocks.repvit import RepViT
 from zoo_medical.models.pk_yolo_specs import PAPER_CONFIG, TINY_CONFIG
 
@@ -341,7 +341,8 @@ def load_pretrained_knowledge(model: PKYOLO, source, *, strict: bool = True) -> 
                                      f"{list(state)[:5]}")
     wrong = [f"{k}: {list(v.shape)} vs {list(own[k].shape)}" for k, v in found.items() if v.shape != own[k].shape]
     if wrong:
-        raise StateDictMismatchError(f"RepViT weights do not fit the knowledge branch (width/depth differ): {wrong[:5]}")
+        raise StateDictMismatchError(f"RepViT weights do not fit the knowledge branch (width/depth differ): "
+                                     f"{wrong[:5]}")
     missing = sorted(set(own) - set(found), key=_natural)
     if strict and missing:
         raise StateDictMismatchError(f"{len(missing)} RepViT tensors missing from the weights, e.g. {missing[:5]}; "
