@@ -40,12 +40,14 @@ SIZE = 128
 def template_volumes():
     spec = importlib.util.find_spec("nilearn")
     if spec is None:
-        raise SystemExit('this demo reads the MNI152 template shipped in nilearn: pip install -e "plugins/medical[demo]"')
+        raise SystemExit("this demo reads the MNI152 template shipped in nilearn: "
+                         'pip install -e "plugins/medical[demo]"')
     import nibabel as nib
 
     data = Path(spec.submodule_search_locations[0]) / "datasets" / "data"
     t1 = nib.load(data / "mni_icbm152_t1_tal_nlin_sym_09a_converted.nii.gz").get_fdata().astype(np.float32)
-    tissue = sum(nib.load(data / f"mni_icbm152_{t}_tal_nlin_sym_09a_converted.nii.gz").get_fdata() for t in ("gm", "wm"))
+    tissue = sum(nib.load(data / f"mni_icbm152_{t}_tal_nlin_sym_09a_converted.nii.gz").get_fdata()
+                 for t in ("gm", "wm"))
     return t1 / np.percentile(t1, 99.5), tissue > 0.5
 
 

@@ -4,8 +4,13 @@ import pytest
 import torch
 
 from zoo.errors import ConfigError, InputShapeError
-from zoo_medical.models.deeporgan import (DropConnectLinear, build_p_convnet, dense_probability, extract_patches_25d,
-                                          smooth_and_threshold)
+from zoo_medical.models.deeporgan import (
+    DropConnectLinear,
+    build_p_convnet,
+    dense_probability,
+    extract_patches_25d,
+    smooth_and_threshold,
+)
 from zoo_medical.models.deeporgan_specs import DEFAULT_CONFIG, NUM_PARAMS
 
 
