@@ -11,10 +11,10 @@ from zoo.errors import ConfigError, ExplainError, InputShapeError, StateDictMism
 from zoo.registry import get_registry
 from zoo.testing import check_model
 from zoo_medical.blocks.detection import TaskAlignedAssigner, bbox_iou, box_iou, nms, non_max_suppression
+from zoo_medical.blocks.gelan import CBLinear
 from zoo_medical.blocks.repvit import RepViT
 from zoo_medical.detection_explain import explain_detection
 from zoo_medical.models.pk_yolo import (
-    build_pk_yolo,
     build_tiny,
     load_pretrained_knowledge,
     recalibrate_batchnorm,
@@ -28,18 +28,23 @@ def count(module):
     return sum(p.numel() for p in module.parameters())
 
 
-def test_paper_count_on_the_meta_device():
+def test_paper_counts_on_the_meta_device():
+    # The whole model's 109,431,596 is checked on the meta device by the conformance kit
+    # (test_conformance.py, the registered spec); here the RepViT part and its layout.
+    assert get_registry().model("pk-yolo").num_params == NUM_PARAMS == 109_431_596
+    depths, widths = PAPER_CONFIG["repvit_depths"], PAPER_CONFIG["repvit_widths"]
+    table = repvit_table(widths, depths)
     with torch.device("meta"):
-        model = build_pk_yolo(**PAPER_CONFIG)
-    assert count(model) == NUM_PARAMS == 109_431_596
-    assert count(model.knowledge) == REPVIT_NUM_PARAMS == 54_032_896
-    # The authors' RepViT taps (features 0, 5, 11, 37, 42 of 44) and SE positions (blocks 0, 2, 6, 8,
-    # 12, 14, ..., 34, 38, 40: every other block, never a stride-2 one nor a stage's last).
-    assert repvit_taps(PAPER_CONFIG["repvit_depths"]) == (0, 5, 11, 37, 42) and len(model.knowledge.features) == 44
-    table = repvit_table(PAPER_CONFIG["repvit_widths"], PAPER_CONFIG["repvit_depths"])
+        knowledge = RepViT(table, repvit_taps(depths))
+        links = [CBLinear(c, tuple(PAPER_CONFIG["widths"][:i + 1])) for i, c in enumerate(knowledge.out_channels)]
+    assert count(knowledge) == REPVIT_NUM_PARAMS == 54_032_896
+    assert knowledge.out_channels == (64, 128, 256, 512, 1024) and len(knowledge.features) == 44
+    assert sum(count(link) for link in links) == 2_670_144  # the five CBLinear 1x1 convs (with bias)
+    # The authors' taps (features 0, 5, 11, 37, 42) and SE positions (blocks 0, 2, 6, 8, 12, 14, ...,
+    # 34, 38, 40: every other block, never a stride-2 one nor a stage's last).
+    assert repvit_taps(depths) == (0, 5, 11, 37, 42)
     assert [i for i, row in enumerate(table) if row[3]] == [0, 2, 6, 8, *range(12, 35, 2), 38, 40]
     assert [i for i, row in enumerate(table) if row[5] == 2] == [5, 11, 37]
-    assert model.knowledge.out_channels == (64, 128, 256, 512, 1024)
 
 
 def test_tiny_config_passes_the_conformance_kit():
