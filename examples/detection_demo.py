@@ -1,7 +1,7 @@
-"""PK-YOLO on real MRI anatomy, on a CPU, in about three minutes.
+"""PK-YOLO on real MRI anatomy, on a CPU, in about two minutes.
 
     pip install -e "plugins/medical[demo]"        # nilearn, for the MNI152 template it ships
-    python examples/detection_demo.py [--steps 150] [--out /tmp/pk-yolo-demo]
+    python examples/detection_demo.py [--steps 400] [--out /tmp/pk-yolo-demo]
 
 Data: the MNI ICBM152 2009 T1 template (1 mm, 197 x 233 x 189) that the nilearn wheel carries
 (read with nibabel, nothing is downloaded). Axial, coronal and sagittal slices are cut from it,
