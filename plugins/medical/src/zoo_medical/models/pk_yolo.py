@@ -118,8 +118,9 @@ class DetectBranch(nn.Module):
 class PKYOLO(nn.Module):
     """PK-YOLO (see the module docstring): ``[B, C, H, W]`` with H, W multiples of 32."""
 
-    def __init__(self, num_classes: int = 2, in_chans: int = 3, widths=PAPER_CONFIG["widths"],
-                 repvit_widths=PAPER_CONFIG["repvit_widths"], repvit_depths=PAPER_CONFIG["repvit_depths"],
+    def __init__(self, num_classes: int = 2, in_chans: int = 3, widths=tuple(PAPER_CONFIG["widths"]),
+                 repvit_widths=tuple(PAPER_CONFIG["repvit_widths"]),
+                 repvit_depths=tuple(PAPER_CONFIG["repvit_depths"]),
                  csp_depth: int = 2):
         super().__init__()
         if num_classes < 1 or in_chans < 1 or len(widths) != 5 or len(repvit_widths) != 4 or len(repvit_depths) != 4:
@@ -286,8 +287,9 @@ def _up(x: Tensor) -> Tensor:
     return F.interpolate(x, scale_factor=2.0, mode="nearest")
 
 
-def build_pk_yolo(num_classes: int = 2, in_chans: int = 3, widths=PAPER_CONFIG["widths"],
-                  repvit_widths=PAPER_CONFIG["repvit_widths"], repvit_depths=PAPER_CONFIG["repvit_depths"],
+def build_pk_yolo(num_classes: int = 2, in_chans: int = 3, widths=tuple(PAPER_CONFIG["widths"]),
+                  repvit_widths=tuple(PAPER_CONFIG["repvit_widths"]),
+                  repvit_depths=tuple(PAPER_CONFIG["repvit_depths"]),
                   csp_depth: int = 2, image_size: int = 640) -> PKYOLO:
     """The registry's builder; ``image_size`` only documents the training size (inputs may be any multiple of 32)."""
     if image_size % 32:
