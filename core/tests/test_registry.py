@@ -145,5 +145,5 @@ def test_hooks_run_through_pluggys_caller_so_tracing_sees_each_plugin():
                             env=dict(os.environ, ZOO_TRACE_HOOKS="1", ZOO_LOAD_PLUGINS="medical"))
     lines = result.stderr.splitlines()
     index = lines.index("zoo: hook zoo_models of medical")
-    assert lines[index + 1].startswith("zoo:   returned 10: scse-unet-2d, scse-unet-3d,")
+    assert lines[index + 1].startswith("zoo:   returned 12: scse-unet-2d, scse-unet-3d,")
     assert "zoo: hook zoo_explainers of explainers" in lines

@@ -10,7 +10,7 @@ from __future__ import annotations
 import fnmatch
 
 PROVIDERS: dict[str, tuple[str, ...]] = {
-    "zoo-medical": ("scse-unet-*", "xlstm-unet-*", "medvit-v2-*"),
+    "zoo-medical": ("scse-unet-*", "xlstm-unet-*", "medvit-v2-*", "pk-yolo", "deeporgan-*"),
     "zoo-graph": ("ultragcn*", "lightgcn*", "catgcn*", "evolvegcn-*", "elliptic-*", "gcn", "la-gcn*", "la-gat*",
                   "lagnn-*", "mt-text-gcn*"),
     "zoo-spiking": ("edge-3dsnn*", "meta-spikeformer-*"),
