@@ -57,13 +57,24 @@ def _real_torchvision() -> bool:
 
 def import_timm():
     """The ``timm`` module (installed separately: ``pip install --no-deps timm``)."""
-    if "timm" not in sys.modules and not _real_torchvision():
-        # Another stand-in (the explainer parity tests' one for pytorch-grad-cam) may hold a few names
-        # only; ours serves every torchvision.* that timm imports.
-        for name in [n for n in sys.modules if n == "torchvision" or n.startswith("torchvision.")]:
-            del sys.modules[name]
-        if not any(isinstance(finder, _StandInFinder) for finder in sys.meta_path):
-            sys.meta_path.append(_StandInFinder())
-    import timm
+    if "timm" in sys.modules or _real_torchvision():
+        import timm
 
+        return timm
+    # Another stand-in (the explainer parity tests' one for pytorch-grad-cam) may hold a few names
+    # only; ours serves every torchvision.* that timm imports - and only while timm imports: left in
+    # place, it would pass for torchvision to every later importer (mmengine reads its __version__).
+    _drop_torchvision_modules()
+    finder = _StandInFinder()
+    sys.meta_path.append(finder)
+    try:
+        import timm
+    finally:
+        sys.meta_path.remove(finder)
+        _drop_torchvision_modules()
     return timm
+
+
+def _drop_torchvision_modules() -> None:
+    for name in [n for n in sys.modules if n == "torchvision" or n.startswith("torchvision.")]:
+        del sys.modules[name]
