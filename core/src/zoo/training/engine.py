@@ -162,6 +162,8 @@ def train(model: str, data, *, out: str | os.PathLike, recipe: str | TrainRecipe
     overrides = {k: v for k, v in (("epochs", epochs), ("batch_size", batch_size), ("micro_batch", micro_batch),
                                    ("lr", lr)) if v is not None}
     recipe = recipe.replace(**overrides) if overrides else recipe
+    if parts.task_kind(spec.task) == "detection":  # before any data is read
+        _check_detection_recipe(spec.name, recipe)
     out = Path(out).expanduser()
     if not resume and ((out / "metrics.csv").exists() or (out / "last").exists()):
         raise TrainingError(f"{out} already holds a run; pass resume=True (--resume) to continue it or choose "
@@ -191,8 +193,6 @@ def train(model: str, data, *, out: str | os.PathLike, recipe: str | TrainRecipe
         raise ConfigError(f"{model!r} ranks items: its validation data must score the model itself "
                           "(an evaluate(model) method, e.g. Recall@20 over all items); give the recipe a prepare "
                           "hook that builds it")
-    if task == "detection":
-        _check_detection_recipe(spec.name, recipe)
     if recipe.loss == "dice-ce" and task != "segmentation":
         raise ConfigError(f"recipe {recipe.name!r} uses the dice-ce loss, which needs a segmentation dataset")
     if len(val_set) == 0:
