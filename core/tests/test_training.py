@@ -307,3 +307,35 @@ def test_task_metrics_and_recipe_fields_are_checked():
         import train_fixtures
 
         train_fixtures.spec(no_recipe="cannot")
+
+
+def test_detection_batches_metric_and_flip():
+    from zoo.training import parts
+
+    images, targets = parts.detection_collate([(torch.zeros(3, 8, 8), torch.tensor([[1, 0.25, 0.5, 0.5, 0.5]])),
+                                               (torch.ones(3, 8, 8), torch.zeros(0, 5)),
+                                               (torch.ones(3, 8, 8), [[0, 0.5, 0.5, 1.0, 1.0]])])
+    assert images.shape == (3, 3, 8, 8) and targets.tolist() == [[0, 1, 0.25, 0.5, 0.5, 0.5], [2, 0, 0.5, 0.5, 1, 1]]
+    assert parts.TASK_METRICS["detection"] == ("map50", True)
+    # image 0's class-1 box is x 0..4, y 2..6 at 8 x 8; image 2's class-0 box the whole image
+    exact = [torch.tensor([[0.0, 2, 4, 6, 0.9, 1]]), torch.zeros(0, 6), torch.tensor([[0.0, 0, 8, 8, 0.8, 0]])]
+    sums = parts.detection_sums(exact, targets, (8, 8), torch.ones(3), 2)
+    assert parts.metric_value("detection", sums) == ("map50", 1.0)
+    # a false positive scored above the hit halves class 1's precision at full recall; a padded image counts nothing
+    noisy = [torch.tensor([[4.0, 4, 8, 8, 0.95, 1], [0.0, 2, 4, 6, 0.9, 1]]), torch.zeros(0, 6),
+             torch.tensor([[0.0, 0, 8, 8, 0.8, 0]])]
+    sums = parts.detection_sums(noisy, targets, (8, 8), torch.tensor([1.0, 1.0, 0.0]), 2)
+    assert parts.detection_map(sums) == pytest.approx(0.5) and sums[0] == 2
+    assert parts.detection_map(parts.detection_sums(exact, torch.zeros(0, 6), (8, 8), torch.ones(3), 2)) == 0.0
+    # the flipped boxes still frame what they framed: a marked 4 x 4 patch at x 0..4, y 1..5
+    image = torch.zeros(1, 1, 8, 8)
+    image[..., 1:5, 0:4] = 1
+    box = torch.tensor([[0, 1, 0.25, 0.375, 0.5, 0.5]])
+    seen = set()
+    for seed in range(8):
+        torch.manual_seed(seed)
+        x, y = parts.random_flip(image, box, "detection")
+        cx, cy = round(float(y[0, 2]) * 8), round(float(y[0, 3]) * 8)
+        assert x[0, 0, cy - 2:cy + 2, cx - 2:cx + 2].sum() == 16
+        seen.add((cx, cy))
+    assert seen == {(2, 3), (6, 3), (2, 5), (6, 5)}

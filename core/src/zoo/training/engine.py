@@ -25,7 +25,7 @@ import torch
 from zoo.errors import ConfigError, TrainingError
 from zoo.specs import resolve
 from zoo.training import checkpoint, parts
-from zoo.training.recipe import TrainRecipe
+from zoo.training.recipe import LOSSES, TrainRecipe
 
 FSDP_MIN_PARAMS = 100_000_000
 VALIDATION_SPLITS = ("val", "validation", "test")
@@ -162,6 +162,8 @@ def train(model: str, data, *, out: str | os.PathLike, recipe: str | TrainRecipe
     overrides = {k: v for k, v in (("epochs", epochs), ("batch_size", batch_size), ("micro_batch", micro_batch),
                                    ("lr", lr)) if v is not None}
     recipe = recipe.replace(**overrides) if overrides else recipe
+    if parts.task_kind(spec.task) == "detection":  # before any data is read
+        _check_detection_recipe(spec.name, recipe)
     out = Path(out).expanduser()
     if not resume and ((out / "metrics.csv").exists() or (out / "last").exists()):
         raise TrainingError(f"{out} already holds a run; pass resume=True (--resume) to continue it or choose "
@@ -219,6 +221,9 @@ def train(model: str, data, *, out: str | os.PathLike, recipe: str | TrainRecipe
     torch.manual_seed(recipe.seed)  # the same initial weights on every process
     net = build(spec.name, **config).to(dev)
     config = dict(net.zoo_config)
+    if task == "detection" and not callable(getattr(net, "predict", None)):
+        raise ConfigError(f"{spec.name!r}: zoo train validates a detector through its predict(images, "
+                          "conf_threshold=...) -> per image [n, 6] (x1, y1, x2, y2, score, class); it has none")
     torch.manual_seed(recipe.seed + rank)  # each process its own augmentation draws
     if resume_folder is not None:
         from zoo.serialization import read_safetensors
@@ -330,7 +335,7 @@ def train(model: str, data, *, out: str | os.PathLike, recipe: str | TrainRecipe
         indices = _epoch_indices(len(train_set), recipe, epoch, rank, world, per_step, steps_per_epoch)
         loader = torch.utils.data.DataLoader(train_set, batch_size=micro, sampler=_Indices(
             indices[step_in_epoch * per_step:]), num_workers=workers, generator=loader_generator,
-            collate_fn=parts.collate_fn(train_set))
+            collate_fn=parts.collate_fn(train_set, task))
         if epoch_start is not None:
             for module in (net, ema.module if ema is not None else None):
                 if module is not None:
@@ -432,14 +437,13 @@ def _validate(model, dataset, task, recipe, loss_of, batch, rank, world, dev, au
         model.train(was_training)
         name = next(iter(scores))
         return name, float(scores[name]), float("nan"), {k: v for k, v in scores.items() if k != name}
-    mine = list(range(rank, len(dataset), world))
-    rounds = -(-len(dataset) // world)
-    weights = [1.0] * len(mine) + [0.0] * (rounds - len(mine))
-    mine += [mine[-1] if mine else 0] * (rounds - len(mine))
+    if task == "detection":
+        return _validate_detection(model, dataset, recipe, batch, rank, world, dev, autocast_dtype)
+    mine, weights = _split(list(range(len(dataset))), rank, world)
     was_training = model.training
     model.eval()
     sums, loss_sum = None, torch.zeros((), dtype=torch.float64)
-    for start in range(0, rounds, batch):
+    for start in range(0, len(mine), batch):
         items = [dataset[i] for i in mine[start:start + batch]]
         x, y = parts.split_batch(parts.collate_fn(dataset)(items), recipe.inputs)
         x, y = parts.to_device(x, dev), parts.to_device(y, dev)
@@ -456,6 +460,51 @@ def _validate(model, dataset, task, recipe, loss_of, batch, rank, world, dev, au
     model.train(was_training)
     name, value = parts.metric_value(task, totals[:-1])
     return name, value, float(totals[-1] / totals[0].clamp(min=1)), {}
+
+
+def _check_detection_recipe(model: str, recipe: TrainRecipe) -> None:
+    """A detector trains on its own loss (a recipe loss hook, or the data's) and is selected by its mAP."""
+    if recipe.loss in LOSSES and recipe.loss != "data":
+        raise ConfigError(f"recipe {recipe.name!r} of {model!r}: a detector trains with its own loss; give the "
+                          f"recipe a loss hook loss='module:function' (fn(output, targets, model) -> scalar), "
+                          f"not the built-in {recipe.loss!r}")
+    if recipe.select == "val-loss":
+        raise ConfigError(f"recipe {recipe.name!r}: a detector is validated by mAP@0.5 over its predictions "
+                          "(no validation loss); use select='metric'")
+
+
+def _split(items: list[int], rank: int, world: int) -> tuple[list[int], list[float]]:
+    """This process's every world-th index, padded (weight 0) so all processes run as many forwards."""
+    mine = items[rank::world]
+    rounds = -(-len(items) // world)
+    weights = [1.0] * len(mine) + [0.0] * (rounds - len(mine))
+    return mine + [mine[-1] if mine else 0] * (rounds - len(mine)), weights
+
+
+def _validate_detection(model, dataset, recipe, batch, rank, world, dev, autocast_dtype):
+    """mAP@0.5 of ``model.predict`` over the validation split (:func:`parts.detection_sums`). A detector in eval
+    mode returns predictions, not what its training loss reads, so there is no validation loss (NaN)."""
+    mine, weights = _split(list(range(len(dataset))), rank, world)
+    classes = getattr(model, "num_classes", None) or getattr(dataset, "num_classes", None)
+    if not classes:
+        raise ConfigError("detection validation needs the class count: a num_classes attribute on the model "
+                          "or the dataset")
+    was_training = model.training
+    model.eval()
+    sums = None
+    for start in range(0, len(mine), batch):
+        items = [dataset[i] for i in mine[start:start + batch]]
+        x, y = parts.split_batch(parts.collate_fn(dataset, "detection")(items), recipe.inputs)
+        weight = torch.tensor(weights[start:start + batch])
+        with torch.autocast(dev.type, dtype=autocast_dtype, enabled=autocast_dtype is not None):
+            found = model.predict(parts.to_device(x, dev), conf_threshold=parts.DETECTION_CONF)
+        batch_sums = parts.detection_sums([f.float() for f in found], y, tuple(x.shape[-2:]), weight, int(classes))
+        sums = batch_sums if sums is None else sums + batch_sums
+    if world > 1:
+        torch.distributed.all_reduce(sums)
+    model.train(was_training)
+    name, value = parts.metric_value("detection", sums)
+    return name, value, float("nan"), {}
 
 
 def _full_state_dict(net, sharded: bool) -> dict[str, torch.Tensor]:

@@ -73,10 +73,28 @@ def forward(model, x):
     return model(*x) if isinstance(x, tuple) else model(x)
 
 
-def collate_fn(dataset):
+def collate_fn(dataset, task: str | None = None):
     """The dataset's own ``collate`` (items that do not stack, e.g. point clouds of different sizes),
-    else torch's ``default_collate``."""
-    return getattr(dataset, "collate", None) or torch.utils.data.default_collate
+    :func:`detection_collate` for a detection dataset, else torch's ``default_collate``."""
+    own = getattr(dataset, "collate", None)
+    if own is not None:
+        return own
+    return detection_collate if task == "detection" else torch.utils.data.default_collate
+
+
+def detection_collate(items) -> tuple[torch.Tensor, torch.Tensor]:
+    """``[(image [C, H, W], boxes [n, 5]), ...]`` (rows ``class, cx, cy, w, h`` normalised to [0, 1], YOLO
+    labels; n varies) -> images ``[B, C, H, W]`` and targets ``[N, 6]``, each row prefixed by its image's
+    index in the batch: the zoo's detection batch."""
+    images, rows = [], []
+    for index, item in enumerate(items):
+        if not (isinstance(item, (tuple, list)) and len(item) == 2):
+            raise ConfigError("a detection item is (image [C, H, W], boxes [n, 5] of class, cx, cy, w, h)")
+        image, boxes = item
+        boxes = torch.as_tensor(boxes, dtype=torch.float32).reshape(-1, 5)
+        images.append(image)
+        rows.append(torch.cat((torch.full((len(boxes), 1), float(index)), boxes), 1))
+    return torch.stack(images), torch.cat(rows) if rows else torch.zeros(0, 6)
 
 
 def _class_target(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -89,8 +107,10 @@ def _class_target(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 # A task's validation metric and whether higher is better; "classification" covers every task that
 # ends in "classification" (image, word, text, point-cloud, node). A validation set with an
 # ``evaluate(model) -> {name: value}`` method scores itself instead (recommendation: Recall@K over all items).
+# Detection is scored by mAP@0.5 over the model's ``predict`` (see :func:`detection_sums`).
 TASK_METRICS = {"classification": ("accuracy", True), "segmentation": ("dice", True),
-                "forecasting": ("rmse", False), "recommendation": ("recall@20", True)}
+                "forecasting": ("rmse", False), "recommendation": ("recall@20", True),
+                "detection": ("map50", True)}
 
 
 def task_kind(task: str) -> str:
@@ -168,7 +188,10 @@ def metric_sums(task: str, recipe: TrainRecipe, logits: torch.Tensor, y: torch.T
 
 
 def metric_value(task: str, sums: torch.Tensor) -> tuple[str, float]:
-    """The task's validation metric: accuracy, the RMSE, or the mean Dice of the foreground classes present."""
+    """The task's validation metric: accuracy, the RMSE, the mean Dice of the foreground classes present,
+    or the mAP@0.5 of :func:`detection_sums`."""
+    if task == "detection":
+        return "map50", detection_map(sums)
     if task == "classification":
         return "accuracy", float(sums[1] / sums[0].clamp(min=1))
     if task == "forecasting":
@@ -177,6 +200,81 @@ def metric_value(task: str, sums: torch.Tensor) -> tuple[str, float]:
     overlap, total = sums[1 + 1:1 + classes], sums[1 + classes + 1:]
     present = total > 0
     return "dice", float((overlap[present] / total[present]).mean()) if present.any() else 0.0
+
+
+# Detection validation: every prediction above this score counts (YOLO's val default), its score binned
+# to 1/SCORE_BINS so that the per-batch counts add up over batches and processes.
+DETECTION_CONF = 0.001
+DETECTION_IOU = 0.5
+SCORE_BINS = 1000
+
+
+def box_iou(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """IoU of ``[n, 4]`` and ``[m, 4]`` boxes ``x1, y1, x2, y2`` -> ``[n, m]``."""
+    low = torch.maximum(a[:, None, :2], b[None, :, :2])
+    high = torch.minimum(a[:, None, 2:], b[None, :, 2:])
+    inter = (high - low).clamp(min=0).prod(-1)
+    area_a = (a[:, 2:] - a[:, :2]).clamp(min=0).prod(-1)
+    area_b = (b[:, 2:] - b[:, :2]).clamp(min=0).prod(-1)
+    return inter / (area_a[:, None] + area_b[None] - inter).clamp(min=1e-9)
+
+
+def detection_sums(predictions: list[torch.Tensor], targets: torch.Tensor, image_size: tuple[int, int],
+                   weight: torch.Tensor, num_classes: int) -> torch.Tensor:
+    """Counts for mAP@0.5 that add up over batches and processes: ``[Σw, ground-truth boxes per class (K),
+    true positives per class and score bin (K x SCORE_BINS), false positives likewise]``.
+
+    ``predictions``: per image ``[n, 6]`` rows ``x1, y1, x2, y2, score, class`` in pixels (a detector's
+    ``predict``); ``targets``: ``[N, 6]`` rows ``image index, class, cx, cy, w, h`` normalised to the
+    ``image_size`` (H, W) (:func:`detection_collate`). Each prediction, highest score first, matches the
+    unmatched ground-truth box of its class with the highest IoU >= 0.5 (Pascal VOC / COCO's rule)."""
+    height, width = image_size
+    scale = torch.tensor([width, height, width, height], dtype=torch.float64)
+    truths = torch.zeros(num_classes, dtype=torch.float64)
+    hits = torch.zeros(2, num_classes, SCORE_BINS, dtype=torch.float64)  # [true, false] positives
+    targets = targets.detach().double().cpu()
+    for image, found in enumerate(predictions):
+        w = float(weight[image])
+        rows = targets[targets[:, 0] == image]
+        centre, size = rows[:, 2:4], rows[:, 4:6]
+        boxes = torch.cat((centre - size / 2, centre + size / 2), 1) * scale
+        labels = rows[:, 1].long()
+        truths += w * torch.bincount(labels, minlength=num_classes)[:num_classes].double()
+        found = found.detach().double().cpu()
+        found = found[found[:, 4].argsort(descending=True)]
+        iou = box_iou(found[:, :4], boxes) if len(boxes) else torch.zeros(len(found), 0, dtype=torch.float64)
+        taken = torch.zeros(len(boxes), dtype=torch.bool)
+        for k, (score, cls) in enumerate(found[:, 4:6].tolist()):
+            cls = int(cls)
+            if not 0 <= cls < num_classes:
+                raise ConfigError(f"the detector predicted class {cls}, outside 0..{num_classes - 1}")
+            candidates = iou[k].masked_fill(taken | (labels != cls), -1.0)
+            best = int(candidates.argmax()) if len(boxes) else -1
+            hit = best >= 0 and float(candidates[best]) >= DETECTION_IOU
+            if hit:
+                taken[best] = True
+            hits[0 if hit else 1, cls, min(int(score * SCORE_BINS), SCORE_BINS - 1)] += w
+    return torch.cat([weight.sum().double().cpu()[None], truths, hits.flatten()])
+
+
+def detection_map(sums: torch.Tensor) -> float:
+    """mAP@0.5 from :func:`detection_sums`: per class with ground truth, the area under the precision envelope
+    of the recall/precision curve swept from the highest score bin down (all-point interpolation, as COCO's and
+    VOC 2010's AP); 0.0 when the validation set holds no box."""
+    classes = (len(sums) - 1) // (1 + 2 * SCORE_BINS)
+    truths = sums[1:1 + classes]
+    hits = sums[1 + classes:].view(2, classes, SCORE_BINS).flip(-1).cumsum(-1)  # from the top score down
+    aps = []
+    for cls in range(classes):
+        if truths[cls] <= 0:
+            continue
+        true, false = hits[0, cls], hits[1, cls]
+        recall = true / truths[cls]
+        precision = torch.where(true + false > 0, true / (true + false).clamp(min=1e-12), torch.zeros_like(true))
+        envelope = precision.flip(0).cummax(0).values.flip(0)
+        steps = torch.diff(recall, prepend=recall.new_zeros(1))
+        aps.append(float((steps * envelope).sum()))
+    return sum(aps) / len(aps) if aps else 0.0
 
 
 def augmentation(recipe: TrainRecipe):
@@ -191,13 +289,20 @@ def augmentation(recipe: TrainRecipe):
 
 
 def random_flip(x: torch.Tensor, y: torch.Tensor, task: str) -> tuple[torch.Tensor, torch.Tensor]:
-    """Mirror each sample along each spatial axis with probability 1/2 (the label too for segmentation)."""
+    """Mirror each sample along each spatial axis with probability 1/2 (the label too for segmentation; the
+    boxes' normalised centres for detection, whose targets are :func:`detection_collate`'s rows)."""
     for axis in range(2, x.dim()):
         flip = torch.rand(x.shape[0]) < 0.5
         if flip.any():
             x = torch.where(flip.view(-1, *[1] * (x.dim() - 1)), x.flip(axis), x)
             if task == "segmentation":
                 y = torch.where(flip.view(-1, *[1] * (y.dim() - 1)), y.flip(axis), y)
+            elif task == "detection" and x.dim() == 4:
+                # axis 2 (H) mirrors cy, axis 3 (W) cx: columns 3 and 2 of (image, class, cx, cy, w, h)
+                column = 5 - axis
+                mirrored = flip.to(y.device)[y[:, 0].long()]
+                y = y.clone()
+                y[mirrored, column] = 1 - y[mirrored, column]
     return x, y
 
 

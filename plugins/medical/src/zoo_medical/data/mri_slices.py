@@ -54,6 +54,7 @@ class DetectionSlices:
                  plane: str | None, split: str):
         self.items, self.names, self.image_size = items, tuple(names), image_size
         self.num_classes, self.plane, self.split = len(names), plane, split
+        self.model_config = {"image_size": image_size}  # zoo train records the training size in the config
 
     def __len__(self) -> int:
         return len(self.items)
@@ -96,11 +97,9 @@ def read_slice(path: Path, size: int):
 def collate(batch):
     """``[(image, boxes), ...]`` -> images ``[B, 3, S, S]`` and targets ``[N, 6]``
     (image index, class, cx, cy, w, h)."""
-    import torch
+    from zoo.training.parts import detection_collate  # the engine's detection batch (what zoo train uses)
 
-    images = torch.stack([image for image, _ in batch])
-    targets = [torch.cat((torch.full((len(boxes), 1), float(i)), boxes), 1) for i, (_, boxes) in enumerate(batch)]
-    return images, torch.cat(targets) if targets else torch.zeros(0, 6)
+    return detection_collate(batch)
 
 
 def _plane_root(root: Path, plane: str | None, marker: str, name: str, layout: str) -> Path:

@@ -245,6 +245,12 @@ class PKYOLO(nn.Module):
         return self._loss(branches, targets)
 
 
+def training_loss(output: list[list[Tensor]], targets: Tensor, model: PKYOLO) -> Tensor:
+    """``zoo train``'s loss hook (the recipe's ``loss``): the total of :meth:`PKYOLO.loss` on the branches of a
+    training forward; ``targets`` are the engine's detection batch rows (image, class, cx, cy, w, h)."""
+    return model.loss(output, targets)[0]
+
+
 @torch.no_grad()
 def recalibrate_batchnorm(model: nn.Module, batches) -> None:
     """Set every batch norm's running mean and (biased) variance to its input's exact statistics over ``batches``.
