@@ -18,6 +18,9 @@ $(STAMP): constraints.txt core/pyproject.toml $(addsuffix /pyproject.toml,$(PLUG
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	# torch first and pinned: a package that merely requires torch would otherwise pull a CUDA build.
 	$(PIP) torch==2.13.0
+	# zoo-detection requires zoo-vision: pip 23 finds no zoo-vision for it when the local plugin comes later in
+	# the same command (the index has none), so the plugins other plugins build on go in first.
+	$(PIP) -e core -e plugins/vision
 	$(PIP) -e "core[explain,test]" $(foreach dir,$(PLUGIN_DIRS),-e "$(dir)[test]") ruff mkdocs scipy scikit-learn \
 		opencv-python-headless build twine
 	# These declare torchvision/torchaudio, which would replace the CPU torch; their runtime needs
