@@ -25,21 +25,21 @@ import torch
 from torch import nn
 
 
-def install_torchvision_stand_in() -> None:
+def install_torchvision_stand_in() -> bool:
     """Make ``import pytorch_grad_cam`` work without torchvision.
 
     pytorch-grad-cam imports ``torchvision.transforms`` (Compose, Normalize, ToTensor; used only by
     its ``preprocess_image`` helper), ``torchvision.transforms.functional.resize`` (SESS) and
     ``torchvision`` (``ops.box_iou``, only for detection targets) at import time. PyPI's
     torchvision does not work beside torch 2.13 CPU, so when it is missing this inserts a module
-    holding just those names; calling any of them raises, so nothing silently uses a fake.
+    holding just those names; calling any of them raises, so nothing silently uses a fake. Returns
+    whether it did.
     """
     try:
         importlib.import_module("torchvision")
-        return
+        return False
     except Exception:  # noqa: BLE001 - any import failure means: use the stand-in
-        for name in [n for n in sys.modules if n == "torchvision" or n.startswith("torchvision.")]:
-            del sys.modules[name]
+        _drop_torchvision_modules()
 
     def unavailable(name: str):
         def call(*args, **kwargs):
@@ -58,11 +58,30 @@ def install_torchvision_stand_in() -> None:
     torchvision.transforms, torchvision.ops = transforms, ops
     sys.modules.update({"torchvision": torchvision, "torchvision.transforms": transforms,
                         "torchvision.transforms.functional": functional, "torchvision.ops": ops})
+    return True
+
+
+def _drop_torchvision_modules() -> None:
+    for name in [n for n in sys.modules if n == "torchvision" or n.startswith("torchvision.")]:
+        del sys.modules[name]
+
+
+# every pytorch-grad-cam module the tests and this script use, imported while the stand-in is there
+GRAD_CAM_MODULES = ("pytorch_grad_cam", "pytorch_grad_cam.metrics.road", "pytorch_grad_cam.utils.image",
+                    "pytorch_grad_cam.utils.svd_on_activations", "pytorch_grad_cam.utils.model_targets")
 
 
 def import_pytorch_grad_cam():
-    install_torchvision_stand_in()
-    return importlib.import_module("pytorch_grad_cam")
+    """pytorch-grad-cam, its modules imported beside a torchvision stand-in that is removed again: left in
+    ``sys.modules`` it would pass for torchvision to every later importer (mmengine reads its version)."""
+    standing_in = install_torchvision_stand_in()
+    try:
+        for name in GRAD_CAM_MODULES:
+            importlib.import_module(name)
+    finally:
+        if standing_in:
+            _drop_torchvision_modules()
+    return sys.modules["pytorch_grad_cam"]
 
 
 class Bottleneck(nn.Module):
