@@ -23,7 +23,13 @@ from zoo_vision.bcosification import (
     finetune,
     uniform_off_labels_bce,
 )
-from zoo_vision.bcosification_recipe import AGC_CLIP_FACTOR, AGC_EPS, BCOSIFICATION_RECIPE
+from zoo_vision.bcosification_recipe import (
+    AGC_CLIP_FACTOR,
+    AGC_EPS,
+    BCOSIFICATION_RECIPE,
+    BCOSIFICATION_VIT_BIG_RECIPE,
+    BCOSIFICATION_VIT_RECIPE,
+)
 from zoo_vision.blocks import BatchNormUncentered2d, DetachableLayerNorm, add_inverse, explanation_mode
 from zoo_vision.explainers.bcos import dynamic_linear_map
 from zoo_vision.models.deit import build_deit
@@ -273,3 +279,17 @@ def test_vit_bad_inputs_raise_zoo_errors(deit):
     assert torch.equal(zoo_vision.bcosify(ECAResNet(block="basic", layers=(1, 1, 1, 1), kernel_sizes=(3, 3, 3, 3),
                                                     num_classes=3)).constant_contributions(
         add_inverse(torch.rand(2, 3, 32, 32)), 0), torch.zeros(2))
+
+
+def test_vit_recipe_is_the_authors_and_finetunes(deit):
+    small, big = BCOSIFICATION_VIT_RECIPE, BCOSIFICATION_VIT_BIG_RECIPE
+    assert (small.optimiser, small.lr, small.epochs, small.batch_size, small.schedule) == ("adam", 1e-3, 90, 1024,
+                                                                                          "cosine")
+    # 10k / 50k warm-up steps at 1024 / 512 images a step over ImageNet's 1,281,167 training images
+    assert small.warmup_epochs == pytest.approx(10_000 * 1024 / 1_281_167, abs=0.01)
+    assert big.batch_size == 512 and big.warmup_epochs == pytest.approx(50_000 * 512 / 1_281_167, abs=0.01)
+    net = zoo_vision.bcosify(deit)
+    torch.manual_seed(2)
+    batches = [(torch.rand(2, 3, 32, 32), torch.randint(0, 5, (2,))) for _ in range(2)]
+    losses = finetune(net, batches, steps=2, recipe=small)
+    assert len(losses) == 2 and all(math.isfinite(v) for v in losses)

@@ -410,15 +410,19 @@ def finetune(net: BcosifiedNetwork, batches: Iterable[tuple[Tensor, Tensor]], *,
              recipe: TrainRecipe = BCOSIFICATION_RECIPE, device: str | torch.device = "cpu") -> list[float]:
     """Fine-tune a B-cosified network with the paper's recipe: Adam (lr ``recipe.lr`` = 1e-4), cosine
     decay over ``steps`` optimiser steps (no warm-up), the uniform-off-label BCE, adaptive gradient
-    clipping (0.01, eps 1e-3). ``batches`` yield ``(images [B, 3, H, W] in [0, 1], labels [B])``,
-    augmented as the caller wants (the paper: RandomResizedCrop 224 + flip); the ``[x, 1-x]`` encoding
-    is applied here. Returns the loss of every step."""
+    clipping (0.01, eps 1e-3). For a B-cosified ViT pass ``BCOSIFICATION_VIT_RECIPE`` (lr 1e-3, a linear
+    warm-up): the recipe's schedule, warm-up included, is laid over the ``steps`` given. ``batches``
+    yield ``(images [B, 3, H, W] in [0, 1], labels [B])``, augmented as the caller wants (the paper:
+    RandomResizedCrop 224 + flip; RandAugment and mixup too for ViTs); the ``[x, 1-x]`` encoding is
+    applied here. Returns the loss of every step."""
     if steps < 1:
         raise TrainingError(f"finetune: steps must be positive, got {steps}")
     net.to(device).train()
     optimiser = torch.optim.Adam(net.parameters(), lr=recipe.lr, betas=(recipe.momentum, recipe.beta2),
                                  weight_decay=recipe.weight_decay)
-    schedule = torch.optim.lr_scheduler.LambdaLR(optimiser, lambda step: lr_factor(recipe, step, steps, steps))
+    # the recipe's epochs mapped onto ``steps``: a warm-up keeps its share of the run
+    per_epoch = steps / recipe.epochs
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimiser, lambda step: lr_factor(recipe, step, steps, per_epoch))
     losses: list[float] = []
     for images, labels in batches:
         if len(losses) == steps:
