@@ -41,7 +41,8 @@ BCOSIFICATION_RECIPE = TrainRecipe(
 )
 
 IMAGENET_TRAIN_IMAGES = 1_281_167
-# the authors' ViT warm-up is counted in steps: 10k (small sizes) and 50k (base, large) at the global batch
+# the authors' ViT warm-up is counted in steps: 10k (small sizes) and 50k (base, large) at the global batch,
+# 128 (64) per GPU x 8 GPUs (their config's comment says "2048 effective", which 128 x 8 is not; we keep the product)
 VIT_WARMUP_STEPS = {"small": 10_000, "big": 50_000}
 VIT_BATCH = {"small": 128 * 8, "big": 64 * 8}
 
