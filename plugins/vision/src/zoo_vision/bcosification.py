@@ -31,8 +31,8 @@ linear map (the authors' ``to_qkv`` is no B-cos layer), its biases removed, and 
 are detached, so the attention matrix is a dynamic weight on v (:class:`DetachableSelfAttention`); GELU is
 ``x · Φ(x)`` with the gate ``Φ`` detached in explanation mode (:class:`DetachableGELU`); every LayerNorm a
 :class:`~zoo_vision.blocks.DetachableLayerNorm` (centred, variance detached in explanation mode, no β);
-every bias removed. DeiT classifies from its class token, so the head (norm and linear, per token) reads
-that token; there is no pooling to reorder. The class token and the learned position embedding are
+every bias removed. DeiT classifies from its class token: the final norm and the head act on that token,
+so there is no pooling to reorder. The class token and the learned position embedding are
 input-independent terms added to the tokens: they are the biases of the converted ViT,
 ``logit − logit_bias = Σ n6 · W(n6) + Σ_c (∂logit/∂c) · c`` over those two parameters
 (:meth:`BcosifiedNetwork.constant_contributions` gives the second sum).
