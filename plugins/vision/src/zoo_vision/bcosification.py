@@ -1,4 +1,4 @@
-"""B-cosification: turn a conventional zoo CNN into a B-cos network, and the fine-tuning that follows.
+"""B-cosification: turn a conventional zoo CNN or ViT into a B-cos network, and the fine-tuning that follows.
 
 Arya, Rao, Böhle & Schiele, "B-cosification: Transforming Deep Neural Networks to be Inherently
 Interpretable", NeurIPS 2024, arXiv:2411.00715; code github.com/shrebox/B-cosification
@@ -23,16 +23,31 @@ Our extension for the zoo's ECA-ResNets (the paper converts torchvision ResNets/
 an Efficient Channel Attention gate ``x · σ(conv1d(GAP(x)))`` becomes a :class:`DetachableGate`,
 whose gate is a dynamic factor detached in explanation mode, as the B-cosified GELU's gate is.
 
+ViTs (the zoo's DeiT, :class:`~zoo_vision.models.deit.DeiT`), as the authors' ``bcosify_vit.py``: the same input
+encoding, the patch embedding (a 16 x 16 stride-16 convolution) a :class:`BcosifyConv2d` with ``[W, -W] / 2``
+(the authors interleave ``W/2, -W/2`` per pixel of a linear patch embedding: the same map); the attention's
+``proj``, the MLP's ``fc1``/``fc2`` and the head :class:`BcosifyLinear`; the fused ``qkv`` stays a plain
+linear map (the authors' ``to_qkv`` is no B-cos layer), its biases removed, and in explanation mode q and k
+are detached, so the attention matrix is a dynamic weight on v (:class:`DetachableSelfAttention`); GELU is
+``x · Φ(x)`` with the gate ``Φ`` detached in explanation mode (:class:`DetachableGELU`); every LayerNorm a
+:class:`~zoo_vision.blocks.DetachableLayerNorm` (centred, variance detached in explanation mode, no β);
+every bias removed. DeiT classifies from its class token: the final norm and the head act on that token,
+so there is no pooling to reorder. The class token and the learned position embedding are
+input-independent terms added to the tokens: they are the biases of the converted ViT,
+``logit − logit_bias = Σ n6 · W(n6) + Σ_c (∂logit/∂c) · c`` over those two parameters
+(:meth:`BcosifiedNetwork.constant_contributions` gives the second sum).
+
 Contributions: because the normalisation subtracts a non-zero mean *inside* the model, the map
 ``W(x)ᵀ`` reproduces the logit only with respect to the *normalised* 6-channel input ``n6``.
 :class:`BcosifiedNetwork` therefore exposes ``explanation_input`` (the normalisation) and
 ``forward_from_explanation_input``, and the ``bcos-contributions`` explainer attributes to ``n6``:
-``Σ n6 · W(n6) = logit − logit_bias`` exactly.
+``Σ n6 · W(n6) = logit − logit_bias`` exactly for a CNN (a ViT adds its constants' share, above).
 
 Supported models: :class:`~zoo_vision.models.eca_resnet.ECAResNet` and
 :class:`~zoo_vision.models.inception_v4.InceptionV4` (conv/BN/ReLU networks with a global-average-pool
-head, the structure the authors' code converts). Fine-tuning: :func:`finetune` with the authors'
-recipe (:data:`zoo_vision.bcosification_recipe.BCOSIFICATION_RECIPE`).
+head, the structure the authors' code converts), and :class:`~zoo_vision.models.deit.DeiT`.
+Fine-tuning: :func:`finetune` with the authors' recipe
+(:data:`zoo_vision.bcosification_recipe.BCOSIFICATION_RECIPE`).
 """
 
 from __future__ import annotations
@@ -49,11 +64,21 @@ from torch import Tensor, nn
 from zoo.errors import ConfigError, InputShapeError, TrainingError
 from zoo.training.recipe import TrainRecipe, lr_factor
 from zoo_vision.bcosification_recipe import AGC_CLIP_FACTOR, AGC_EPS, BCOSIFICATION_RECIPE
-from zoo_vision.blocks.bcos import BatchNormUncentered2d, BcosConv2d, BcosLinear, DetachableModule, LogitLayer
+from zoo_vision.blocks.attention import MultiHeadSelfAttention
+from zoo_vision.blocks.bcos import (
+    BatchNormUncentered2d,
+    BcosConv2d,
+    BcosLinear,
+    DetachableLayerNorm,
+    DetachableModule,
+    LogitLayer,
+    explanation_mode,
+)
 from zoo_vision.blocks.eca import EfficientChannelAttention
 
-__all__ = ["BcosifiedNetwork", "BcosifyConv2d", "BcosifyLinear", "DetachableGate", "InputNormalize",
-           "adaptive_clip_grad_", "bcosify", "finetune", "uniform_off_labels_bce"]
+__all__ = ["BcosifiedNetwork", "BcosifyConv2d", "BcosifyLinear", "DetachableGELU", "DetachableGate",
+           "DetachableSelfAttention", "InputNormalize", "adaptive_clip_grad_", "bcosify", "finetune",
+           "uniform_off_labels_bce"]
 
 
 class BcosifyConv2d(BcosConv2d):
@@ -111,6 +136,47 @@ class DetachableGate(DetachableModule):
         return x * (gate.detach() if self.detach else gate)
 
 
+class DetachableGELU(DetachableModule):
+    """GELU as ``x · Φ(x)`` (``Φ`` the normal CDF, or its tanh approximation) with the gate ``Φ(x)``
+    detached in explanation mode, the B-cosified ViTs' activation: ``[*] -> [*]``."""
+
+    def __init__(self, approximate: str = "none"):
+        super().__init__()
+        if approximate not in ("none", "tanh"):
+            raise ConfigError(f"bcosify: unknown GELU approximation {approximate!r}")
+        self.approximate = approximate
+
+    def forward(self, x: Tensor) -> Tensor:
+        if not self.detach:
+            return F.gelu(x, approximate=self.approximate)
+        if self.approximate == "tanh":
+            gate = 0.5 * (1 + torch.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x**3)))
+        else:
+            gate = 0.5 * (1 + torch.erf(x * math.sqrt(0.5)))
+        return x * gate.detach()
+
+
+class DetachableSelfAttention(DetachableModule):
+    """Multi-head self-attention ``[B, N, C] -> [B, N, C]`` in B-cosified form: ``qkv`` a plain bias-free
+    linear map (as the authors' ``to_qkv``), ``proj`` a :class:`BcosifyLinear`; in explanation mode q and
+    k are detached, so the attention matrix is a dynamic weight on v. Keeps the names ``qkv``/``proj``."""
+
+    def __init__(self, attention: MultiHeadSelfAttention, b: float = 2):
+        super().__init__()
+        self.heads = attention.heads
+        qkv = attention.qkv
+        self.qkv = nn.Linear(qkv.in_features, qkv.out_features, bias=False)
+        self.qkv.weight = nn.Parameter(qkv.weight.detach().clone())
+        self.proj = BcosifyLinear.from_linear(attention.proj, b)
+
+    def forward(self, x: Tensor) -> Tensor:
+        b, n, c = x.shape
+        q, k, v = self.qkv(x).reshape(b, n, 3, self.heads, c // self.heads).permute(2, 0, 3, 1, 4)
+        if self.detach:
+            q, k = q.detach(), k.detach()
+        return self.proj(F.scaled_dot_product_attention(q, k, v).transpose(1, 2).reshape(b, n, c))
+
+
 class InputNormalize(nn.Module):
     """``(x6 - mean6) / std6`` of the encoded input ``[B, 6, H, W]``, with ``mean6 = (m, 1 - m)`` and
     ``std6 = (s, s)``: the inverse channels come out as exactly minus the normalised image."""
@@ -128,17 +194,22 @@ class InputNormalize(nn.Module):
 
 @dataclass(frozen=True)
 class _Layout:
-    """Where a supported model keeps its parts: the feature extractor and the classifier attribute."""
+    """Where a supported model keeps its parts: the feature extractor and the classifier attribute;
+    ``pre_pool``: the classifier runs as a 1x1 convolution before global average pooling (CNNs), else as
+    a linear layer on the features (a ViT's class token); ``constants``: the body's input-independent
+    parameters added to its activations (a ViT's class token and position embedding)."""
 
     features: Callable[[nn.Module, Tensor], Tensor]
     classifier: str
     mean: tuple[float, ...]
     std: tuple[float, ...]
     min_size: int
+    pre_pool: bool = True
+    constants: tuple[str, ...] = ()
 
 
 def _layouts() -> dict[type, _Layout]:
-    from zoo_vision.models import eca_resnet, inception_v4
+    from zoo_vision.models import deit, deit_specs, eca_resnet, inception_v4
 
     imagenet = ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
     return {
@@ -147,20 +218,28 @@ def _layouts() -> dict[type, _Layout]:
         # the TF-Slim checkpoint's normalisation (mean = std = 0.5)
         inception_v4.InceptionV4: _Layout(lambda body, x: body.features(x), "last_linear", (0.5,) * 3, (0.5,) * 3,
                                           inception_v4.MIN_SIZE),
+        # the head on the final-normed class token; DeiT trains on the ImageNet normalisation (timm's default)
+        deit.DeiT: _Layout(lambda body, x: body.forward_features(x)[:, 0], "head", *imagenet, deit_specs.PATCH,
+                           pre_pool=False, constants=("cls_token", "pos_embed")),
     }
 
 
 class BcosifiedNetwork(nn.Module):
-    """A B-cosified CNN: ``[B, 6, H, W]`` (``[x, 1-x]``, ``x`` in [0, 1]) to logits ``[B, num_classes]``.
+    """A B-cosified CNN or ViT: ``[B, 6, H, W]`` (``[x, 1-x]``, ``x`` in [0, 1]) to logits ``[B, num_classes]``.
 
-    ``normalize`` -> ``body``'s features -> ``classifier`` (1x1 B-cos conv) -> global average pool ->
-    ``logit_layer`` (fixed bias ``-log(C-1)``).
+    CNN: ``normalize`` -> ``body``'s features -> ``classifier`` (1x1 B-cos conv) -> global average pool ->
+    ``logit_layer`` (fixed bias ``-log(C-1)``). ViT: ``normalize`` -> ``body``'s normed class token ->
+    ``classifier`` (B-cos linear) -> ``logit_layer``; ``constants`` names the body's input-independent
+    parameters (class token, position embedding).
     """
 
-    def __init__(self, body: nn.Module, classifier: BcosifyConv2d, normalize: InputNormalize,
-                 features: Callable[[nn.Module, Tensor], Tensor], logit_bias: float, source: str, min_size: int):
+    def __init__(self, body: nn.Module, classifier: nn.Module, normalize: InputNormalize,
+                 features: Callable[[nn.Module, Tensor], Tensor], logit_bias: float, source: str, min_size: int,
+                 pre_pool: bool = True, constants: tuple[str, ...] = ()):
         super().__init__()
         self.min_size = min_size
+        self.pre_pool = pre_pool
+        self.constants = constants
         self.normalize = normalize
         self.body = body
         self.classifier = classifier
@@ -179,8 +258,32 @@ class BcosifiedNetwork(nn.Module):
         return self.normalize(x)
 
     def forward_from_explanation_input(self, n6: Tensor) -> Tensor:
-        features = self._features(self.body, n6)
-        return self.logit_layer(self.classifier(features).mean((2, 3)))
+        out = self.classifier(self._features(self.body, n6))
+        return self.logit_layer(out.mean((2, 3)) if self.pre_pool else out)
+
+    def constant_contributions(self, x: Tensor, targets: int | Sequence[int]) -> Tensor:
+        """The share of the input-independent terms in each target logit, ``[B]``: ``Σ_c (∂y/∂c) · c``
+        over ``constants`` in explanation mode (eval mode), so that ``Σ contributions + this = logit −
+        logit_bias``. ``x``: ``[B, 6, H, W]``; ``targets``: one class, or one per sample. Zeros for a CNN.
+        One backward per sample: the terms are shared by the batch."""
+        count = x.shape[0]
+        targets = [targets] * count if isinstance(targets, int) else list(targets)
+        if len(targets) != count:
+            raise InputShapeError(f"constant_contributions: {len(targets)} targets for {count} samples")
+        params = [self.body.get_parameter(name) for name in self.constants]
+        if not params:
+            return x.new_zeros(count)
+        training = self.training
+        shares = []
+        try:
+            with explanation_mode(self.eval()), torch.enable_grad():
+                for i, target in enumerate(targets):
+                    score = self(x[i:i + 1])[0, target]
+                    grads = torch.autograd.grad(score, params)
+                    shares.append(sum((g * p).sum() for g, p in zip(grads, params)).detach())
+        finally:
+            self.train(training)
+        return torch.stack(shares)
 
     def forward(self, x: Tensor) -> Tensor:
         return self.forward_from_explanation_input(self.explanation_input(x))
@@ -204,6 +307,14 @@ def _convert(module: nn.Module, b: float) -> None:
             new = nn.AvgPool2d(child.kernel_size, child.stride, child.padding, ceil_mode=child.ceil_mode)
         elif isinstance(child, EfficientChannelAttention):
             new = DetachableGate(child)
+        elif isinstance(child, MultiHeadSelfAttention):
+            new = DetachableSelfAttention(child, b)
+        elif isinstance(child, nn.GELU):
+            new = DetachableGELU(child.approximate)
+        elif isinstance(child, nn.LayerNorm) and len(child.normalized_shape) == 1 and child.weight is not None:
+            # centred, as the B-cos ViTs' (centring is linear); β dropped as every bias
+            new = DetachableLayerNorm(child.normalized_shape[0], child.eps, bias=False)
+            new.weight = nn.Parameter(child.weight.detach().clone())
         elif isinstance(child, (nn.BatchNorm1d, nn.LayerNorm, nn.GroupNorm, nn.MaxPool1d, nn.Conv1d)):
             raise ConfigError(f"bcosify: no B-cos form for {type(child).__name__} ({name!r}) in this model")
         else:
@@ -218,9 +329,9 @@ def _first_conv(module: nn.Module) -> nn.Conv2d:
 
 def bcosify(model: nn.Module, *, b: float = 2, logit_bias: float | None = None,
             mean: Sequence[float] | None = None, std: Sequence[float] | None = None) -> BcosifiedNetwork:
-    """The B-cos form of a zoo CNN (a copy; ``model`` is unchanged): ``[B, 6, H, W] -> [B, C]``.
+    """The B-cos form of a zoo CNN or ViT (a copy; ``model`` is unchanged): ``[B, 6, H, W] -> [B, C]``.
 
-    ``model``: an ECA-ResNet or Inception-v4 of the zoo (pretrained or not). ``b``: the B of every
+    ``model``: an ECA-ResNet, Inception-v4 or DeiT of the zoo (pretrained or not). ``b``: the B of every
     B-cos layer (2 in the paper, fixed from the start). ``logit_bias``: default ``-log(C - 1)``.
     ``mean``/``std``: the 3-channel normalisation the model was trained with (default: its family's).
     Raises :class:`zoo.errors.ConfigError` for an unsupported model or layer.
@@ -229,7 +340,7 @@ def bcosify(model: nn.Module, *, b: float = 2, logit_bias: float | None = None,
     layout = next((v for k, v in layouts.items() if type(model) is k), None)
     if layout is None:
         raise ConfigError(f"bcosify supports {sorted(k.__name__ for k in layouts)} (conv/BN/ReLU networks with a "
-                          f"global-average-pool head), got {type(model).__name__}")
+                          f"global-average-pool head, and the plain ViT DeiT), got {type(model).__name__}")
     if not b >= 1:
         raise ConfigError(f"bcosify: b must be at least 1, got {b}")
     body = copy.deepcopy(model).eval()
@@ -247,13 +358,13 @@ def bcosify(model: nn.Module, *, b: float = 2, logit_bias: float | None = None,
     if hasattr(body, "in_chans"):
         body.in_chans = 6
     _convert(body, b)
-    classifier = BcosifyConv2d.from_linear(head, b)
+    classifier = BcosifyConv2d.from_linear(head, b) if layout.pre_pool else BcosifyLinear.from_linear(head, b)
     num_classes = head.out_features
     bias = -math.log(num_classes - 1) if logit_bias is None else logit_bias
     normalize = InputNormalize(layout.mean if mean is None else mean, layout.std if std is None else std).to(
         device=stem.weight.device, dtype=stem.weight.dtype)
     net = BcosifiedNetwork(body, classifier, normalize, layout.features, bias, type(model).__name__,
-                           layout.min_size)
+                           layout.min_size, layout.pre_pool, layout.constants)
     return net.train(model.training)
 
 
@@ -299,15 +410,19 @@ def finetune(net: BcosifiedNetwork, batches: Iterable[tuple[Tensor, Tensor]], *,
              recipe: TrainRecipe = BCOSIFICATION_RECIPE, device: str | torch.device = "cpu") -> list[float]:
     """Fine-tune a B-cosified network with the paper's recipe: Adam (lr ``recipe.lr`` = 1e-4), cosine
     decay over ``steps`` optimiser steps (no warm-up), the uniform-off-label BCE, adaptive gradient
-    clipping (0.01, eps 1e-3). ``batches`` yield ``(images [B, 3, H, W] in [0, 1], labels [B])``,
-    augmented as the caller wants (the paper: RandomResizedCrop 224 + flip); the ``[x, 1-x]`` encoding
-    is applied here. Returns the loss of every step."""
+    clipping (0.01, eps 1e-3). For a B-cosified ViT pass ``BCOSIFICATION_VIT_RECIPE`` (lr 1e-3, a linear
+    warm-up): the recipe's schedule, warm-up included, is laid over the ``steps`` given. ``batches``
+    yield ``(images [B, 3, H, W] in [0, 1], labels [B])``, augmented as the caller wants (the paper:
+    RandomResizedCrop 224 + flip; RandAugment and mixup too for ViTs); the ``[x, 1-x]`` encoding is
+    applied here. Returns the loss of every step."""
     if steps < 1:
         raise TrainingError(f"finetune: steps must be positive, got {steps}")
     net.to(device).train()
     optimiser = torch.optim.Adam(net.parameters(), lr=recipe.lr, betas=(recipe.momentum, recipe.beta2),
                                  weight_decay=recipe.weight_decay)
-    schedule = torch.optim.lr_scheduler.LambdaLR(optimiser, lambda step: lr_factor(recipe, step, steps, steps))
+    # the recipe's epochs mapped onto ``steps``: a warm-up keeps its share of the run
+    per_epoch = steps / recipe.epochs
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimiser, lambda step: lr_factor(recipe, step, steps, per_epoch))
     losses: list[float] = []
     for images, labels in batches:
         if len(losses) == steps:
