@@ -27,7 +27,7 @@ from torch import nn
 import zoo
 from zoo.errors import ConfigError
 from zoo_vision.models import deit_specs, snnet_specs
-from zoo_vision.models.deit import DeiT, build_deit
+from zoo_vision.models.deit import DeiT, build_deit, from_timm
 
 NAME = "snnet-deit"
 
@@ -409,10 +409,9 @@ def build_snnet(anchors=snnet_specs.ANCHORS, num_classes: int = 1000, in_chans: 
 
 
 def from_authors(state_dict: dict) -> dict:
-    """The authors' released ``snnet_deit.pth`` -> ours: the same keys, nested under ``"model"``."""
-    if "model" in state_dict and isinstance(state_dict["model"], dict):
-        state_dict = state_dict["model"]
-    return dict(state_dict)
+    """The authors' released ``snnet_deit.pth`` -> ours: the same keys, nested under ``"model"`` as the
+    DeiT checkpoints' are."""
+    return from_timm(state_dict)
 
 
 def example_input(config: dict) -> torch.Tensor:
