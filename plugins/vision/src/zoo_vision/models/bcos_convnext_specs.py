@@ -11,8 +11,8 @@ average pooling, logit bias ``-log(C - 1)``, a 6-channel input in [0, 1].
 
 from __future__ import annotations
 
-from zoo import FeatureLevel, ModelSpec, TrainRecipe
-from zoo_vision.models.bcos_resnet_specs import PAPER
+from zoo import FeatureLevel, ModelSpec
+from zoo_vision.models.bcos_resnet_specs import PAPER, RECIPES  # one ImageNet recipe for every B-cos CNN
 
 # widths/depths per stage; drop_path: the authors' default stochastic-depth rate per size.
 # num_params: 1000 classes, 6 input channels, as the authors' constructors count them (meta device);
@@ -27,16 +27,6 @@ VARIANTS = {
 _MODULE = "zoo_vision.models.bcos_convnext"
 
 
-# B-cos v2's ImageNet CNN configuration (``experiments/ImageNet/bcos_final``, arXiv:2306.10898): Adam lr 1e-3,
-# batch 64 x 4 GPUs = 256, 90 epochs cosine after a 5-epoch linear warm-up, the uniform-off-label BCE,
-# RandomResizedCrop 224 + flip on [0, 1] images (no normalisation) turned into [r, g, b, 1-r, 1-g, 1-b].
-RECIPES = (TrainRecipe(
-    name="imagenet", optimiser="adam", lr=1e-3, momentum=0.9, beta2=0.999, epochs=90, batch_size=256,
-    schedule="cosine", warmup_epochs=5, loss="zoo_vision.training:uniform_off_label_bce",
-    augmentation="resized-crop-flip", prepare="zoo_vision.training:add_inverse", source=PAPER,
-    notes="the authors' adaptive gradient clipping (factor 0.01) is left out and their warm-up starts at 1% of "
-          "the lr (here at 1/warm-up steps)",
-),)
 
 
 def _spec(variant: str, hp: dict) -> ModelSpec:

@@ -9,8 +9,8 @@ before global average pooling, logit bias ``-log(C - 1)``, a 6-channel input in 
 
 from __future__ import annotations
 
-from zoo import FeatureLevel, ModelSpec, TrainRecipe
-from zoo_vision.models.bcos_resnet_specs import PAPER
+from zoo import FeatureLevel, ModelSpec
+from zoo_vision.models.bcos_resnet_specs import PAPER, RECIPES  # one ImageNet recipe for every B-cos CNN
 
 # num_params: 1000 classes, 6 input channels, as the authors' constructors count them (meta device);
 # their README: 7.95M, 14.08M, 19.91M, 28.58M. top1: the README's ImageNet top-1.
@@ -28,16 +28,6 @@ VARIANTS = {
 _MODULE = "zoo_vision.models.bcos_densenet"
 
 
-# B-cos v2's ImageNet CNN configuration (``experiments/ImageNet/bcos_final``, arXiv:2306.10898): Adam lr 1e-3,
-# batch 64 x 4 GPUs = 256, 90 epochs cosine after a 5-epoch linear warm-up, the uniform-off-label BCE,
-# RandomResizedCrop 224 + flip on [0, 1] images (no normalisation) turned into [r, g, b, 1-r, 1-g, 1-b].
-RECIPES = (TrainRecipe(
-    name="imagenet", optimiser="adam", lr=1e-3, momentum=0.9, beta2=0.999, epochs=90, batch_size=256,
-    schedule="cosine", warmup_epochs=5, loss="zoo_vision.training:uniform_off_label_bce",
-    augmentation="resized-crop-flip", prepare="zoo_vision.training:add_inverse", source=PAPER,
-    notes="the authors' adaptive gradient clipping (factor 0.01) is left out and their warm-up starts at 1% of "
-          "the lr (here at 1/warm-up steps)",
-),)
 def _features(hp: dict) -> tuple[FeatureLevel, ...]:
     """Dense blocks 1-3 (strides 4, 8, 16; each transition halves the channels) and the final norm
     after block 4 (stride 32), as timm's DenseNet taps them."""
