@@ -52,6 +52,18 @@ def zoo_backbone_config(backbone: str, pretrained: bool) -> dict[str, Any]:
             "out_indices": tuple(range(first, first + 4))}
 
 
+def build_on_zoo_backbone(config_file: str, backbone: str, num_classes: int, backbone_pretrained: bool) -> nn.Module:
+    """mmdet's ``config_file`` (a path under its ``configs/``) with its backbone replaced by the zoo model
+    ``backbone`` (``backbone_pretrained``: its zoo ImageNet weights), the neck's input widths and the
+    normalisation taken from it, and ``num_classes`` classes."""
+    cfg = mmdet_config(config_file)
+    cfg.data_preprocessor = dict(DATA_PREPROCESSOR)
+    cfg.backbone = zoo_backbone_config(backbone, backbone_pretrained)
+    cfg.neck.in_channels = backbone_levels(backbone)
+    cfg.bbox_head.num_classes = num_classes
+    return build_detector(cfg)
+
+
 def build_detector(model_cfg) -> nn.Module:
     """``MODELS.build(model_cfg)`` in mmdet's scope, weights initialised as mmengine's Runner would
     (the zoo backbone keeps the pretrained weights it loaded), with the explanation decoder attached."""

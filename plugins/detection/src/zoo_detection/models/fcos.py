@@ -14,20 +14,10 @@ from __future__ import annotations
 
 from torch import nn
 
-from zoo_detection.detectors import (
-    DATA_PREPROCESSOR,
-    backbone_levels,
-    build_detector,
-    mmdet_config,
-    zoo_backbone_config,
-)
+from zoo_detection.detectors import build_on_zoo_backbone
 
 
 def build_fcos(backbone: str = "pvt-v2-b0", num_classes: int = 80, backbone_pretrained: bool = False) -> nn.Module:
     """FCOS with the zoo model ``backbone`` (``backbone_pretrained``: its zoo ImageNet weights)."""
-    cfg = mmdet_config("fcos/fcos_r50-caffe_fpn_gn-head_1x_coco.py")
-    cfg.data_preprocessor = dict(DATA_PREPROCESSOR)
-    cfg.backbone = zoo_backbone_config(backbone, backbone_pretrained)
-    cfg.neck.in_channels = backbone_levels(backbone)
-    cfg.bbox_head.num_classes = num_classes
-    return build_detector(cfg)
+    return build_on_zoo_backbone("fcos/fcos_r50-caffe_fpn_gn-head_1x_coco.py", backbone, num_classes,
+                                 backbone_pretrained)

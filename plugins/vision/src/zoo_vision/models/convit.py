@@ -18,7 +18,7 @@ from torch import nn
 
 import zoo
 from zoo.errors import ConfigError, InputShapeError
-from zoo_vision.blocks import DropPath, Mlp
+from zoo_vision.blocks import DropPath, Mlp, PatchEmbed
 from zoo_vision.models.convit_specs import DEPTH, LOCAL_UP_TO_LAYER, PATCH, VARIANTS
 
 LN_EPS = 1e-6
@@ -117,15 +117,6 @@ class Block(nn.Module):
         return x + self.drop_path(self.mlp(self.norm2(x)))
 
 
-class PatchEmbed(nn.Module):
-    def __init__(self, in_chans: int, dim: int):
-        super().__init__()
-        self.proj = nn.Conv2d(in_chans, dim, PATCH, stride=PATCH)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.proj(x)
-
-
 class ConViT(nn.Module):
     """ConViT classifier ``[B, in_chans, H, W] -> [B, num_classes]``: patch embedding + learned position
     embedding, ``local_up_to_layer`` GPSA blocks on the patches, then the class token joins for the
@@ -139,7 +130,7 @@ class ConViT(nn.Module):
         self.zoo_name = name
         self.in_chans = in_chans
         self.grid = (img_size // PATCH, img_size // PATCH)
-        self.patch_embed = PatchEmbed(in_chans, dim)
+        self.patch_embed = PatchEmbed(in_chans, dim, PATCH)
         self.cls_token = nn.Parameter(torch.zeros(1, 1, dim))
         self.pos_embed = nn.Parameter(torch.zeros(1, self.grid[0] * self.grid[1], dim))
         rates = torch.linspace(0, drop_path, DEPTH, device="cpu").tolist()

@@ -18,7 +18,7 @@ from torch import nn
 
 import zoo
 from zoo.errors import ConfigError
-from zoo_vision.blocks import DropPath, Mlp, MultiHeadSelfAttention
+from zoo_vision.blocks import DropPath, Mlp, MultiHeadSelfAttention, PatchEmbed
 from zoo_vision.models.deit_specs import DEPTH, LN_EPS, MLP_RATIO, PATCH, VARIANTS
 
 
@@ -36,15 +36,6 @@ class Block(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = x + self.drop_path(self.attn(self.norm1(x)))
         return x + self.drop_path(self.mlp(self.norm2(x)))
-
-
-class PatchEmbed(nn.Module):
-    def __init__(self, in_chans: int, dim: int):
-        super().__init__()
-        self.proj = nn.Conv2d(in_chans, dim, PATCH, stride=PATCH)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.proj(x)
 
 
 class DeiT(nn.Module):
@@ -65,7 +56,7 @@ class DeiT(nn.Module):
         self.in_chans = in_chans
         self.embed_dim = dim
         self.grid = (img_size // PATCH, img_size // PATCH)
-        self.patch_embed = PatchEmbed(in_chans, dim)
+        self.patch_embed = PatchEmbed(in_chans, dim, PATCH)
         self.cls_token = nn.Parameter(torch.zeros(1, 1, dim))
         self.pos_embed = nn.Parameter(torch.zeros(1, 1 + self.grid[0] * self.grid[1], dim))
         rates = torch.linspace(0, drop_path, depth, device="cpu").tolist()
