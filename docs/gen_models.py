@@ -6,12 +6,12 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections import defaultdict
 from pathlib import Path
 
-import zoo
+from generated_pages import write_or_check
+
 from zoo.registry import get_registry
 
 TARGET = Path(__file__).parent / "models.md"
@@ -49,18 +49,7 @@ def render() -> str:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--check", action="store_true")
-    args = parser.parse_args()
-    text = render()
-    if args.check:
-        if not TARGET.exists() or TARGET.read_text() != text:
-            print(f"{TARGET} is stale: run python docs/gen_models.py", file=sys.stderr)
-            return 1
-        return 0
-    TARGET.write_text(text)
-    print(f"wrote {TARGET} ({len(zoo.list_models())} models)")
-    return 0
+    return write_or_check(TARGET, render(), "gen_models.py")
 
 
 if __name__ == "__main__":

@@ -9,9 +9,10 @@ output and runs its conformance kit: the guide's example is tested code.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
+
+from generated_pages import write_or_check
 
 from zoo.scaffold import render
 
@@ -35,21 +36,11 @@ def updated(guide: str) -> str:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--check", action="store_true")
-    args = parser.parse_args()
     guide = TARGET.read_text()
     if START not in guide or END not in guide:
         print(f"{TARGET} lacks the {START} / {END} markers", file=sys.stderr)
         return 1
-    new = updated(guide)
-    if args.check:
-        if new != guide:
-            print(f"{TARGET} is stale: run python docs/gen_plugin_guide.py", file=sys.stderr)
-            return 1
-        return 0
-    TARGET.write_text(new)
-    return 0
+    return write_or_check(TARGET, updated(guide), "gen_plugin_guide.py")
 
 
 if __name__ == "__main__":

@@ -6,10 +6,11 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections import defaultdict
 from pathlib import Path
+
+from generated_pages import write_or_check
 
 from zoo.registry import get_registry
 from zoo.training.cli import describe
@@ -53,18 +54,7 @@ def render() -> str:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--check", action="store_true")
-    args = parser.parse_args()
-    text = render()
-    if args.check:
-        if not TARGET.exists() or TARGET.read_text() != text:
-            print(f"{TARGET} is stale: run python docs/gen_recipes.py", file=sys.stderr)
-            return 1
-        return 0
-    TARGET.write_text(text)
-    print(f"wrote {TARGET}")
-    return 0
+    return write_or_check(TARGET, render(), "gen_recipes.py")
 
 
 if __name__ == "__main__":
